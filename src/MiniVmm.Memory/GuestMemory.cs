@@ -1,0 +1,198 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+
+namespace MiniVmm.Memory;
+
+/// <summary>
+/// The only door to guest memory. Regions are sorted and non-overlapping by construction; every
+/// access is bounds-checked with overflow-safe arithmetic and fails with a <see cref="GuestMemoryError"/>
+/// value instead of an exception, so a hostile guest address becomes a device error, never a crash.
+/// </summary>
+public sealed unsafe class GuestMemory : IDisposable
+{
+    // Copy-on-write: readers take the array reference once; writers replace it under _writeLock.
+    private MemoryRegion[] _regions;
+    private readonly Lock _writeLock = new();
+    private bool _disposed;
+
+    private GuestMemory(MemoryRegion[] regions) => _regions = regions;
+
+    public IReadOnlyList<MemoryRegion> Regions => Volatile.Read(ref _regions);
+
+    /// <summary>Total bytes of RAM across all regions.</summary>
+    public ulong TotalSize => Regions.Aggregate(0UL, (sum, r) => sum + r.Size);
+
+    /// <summary>Creates memfd-backed RAM at the given (start, size) ranges. Sizes must be page multiples.</summary>
+    public static GuestMemory Create(IEnumerable<(GuestAddress Start, ulong Size)> layout)
+    {
+        var sorted = layout.OrderBy(r => r.Start.Value).ToArray();
+        ulong previousEnd = 0;
+        foreach (var (start, size) in sorted)
+        {
+            if (size == 0 || size % PageSize != 0 || !start.IsAligned(PageSize))
+                throw new ArgumentException($"region {start} size 0x{size:x} must be non-empty and page aligned");
+            if (!start.TryAdd(size, out _))
+                throw new ArgumentException($"region {start} size 0x{size:x} overflows the address space");
+            if (start.Value < previousEnd)
+                throw new ArgumentException($"region {start} overlaps the previous region");
+            previousEnd = start.Value + size;
+        }
+
+        var regions = new List<MemoryRegion>(sorted.Length);
+        try
+        {
+            foreach (var (start, size) in sorted)
+                regions.Add(MapMemfd(start, size));
+        }
+        catch
+        {
+            foreach (var region in regions)
+                Unmap(region);
+            throw;
+        }
+        return new GuestMemory([.. regions]);
+    }
+
+    /// <summary>Convenience for a single RAM range at guest address 0.</summary>
+    public static GuestMemory CreateFlat(ulong size) => Create([(new GuestAddress(0), size)]);
+
+    public const ulong PageSize = 4096;
+
+    private static MemoryRegion MapMemfd(GuestAddress start, ulong size)
+    {
+        int fd;
+        fixed (byte* name = "minivmm-ram\0"u8)
+            fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
+        if (fd < 0)
+            throw new IOException($"memfd_create failed: errno {Marshal.GetLastPInvokeError()}");
+        if (LibC.ftruncate(fd, (long)size) != 0)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            _ = LibC.close(fd);
+            throw new IOException($"ftruncate of guest RAM to {size} bytes failed: errno {errno}");
+        }
+        // SAFETY: a fresh shared mapping of the memfd we just sized; unmapped only in Dispose.
+        void* host = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE, fd, 0);
+        if (host == LibC.MAP_FAILED)
+        {
+            int errno = Marshal.GetLastPInvokeError();
+            _ = LibC.close(fd);
+            throw new IOException($"mmap of {size} bytes of guest RAM failed: errno {errno}");
+        }
+        return new MemoryRegion(start, size, (nint)host, fd);
+    }
+
+    private static void Unmap(MemoryRegion region)
+    {
+        _ = LibC.munmap((void*)region.HostAddress, (size_t)region.Size);
+        _ = LibC.close(region.Fd);
+    }
+
+    /// <summary>Finds the region holding [address, address+length) or says why none does.</summary>
+    public GuestMemoryError Locate(GuestAddress address, ulong length, out MemoryRegion? region, out ulong offset)
+    {
+        region = null;
+        offset = 0;
+        if (!address.TryAdd(length, out _))
+            return GuestMemoryError.Overflow;
+        var regions = Volatile.Read(ref _regions);
+        // Few regions (RAM below and above the PCI hole, BAR windows): a linear scan beats a search.
+        foreach (var candidate in regions)
+        {
+            if (!candidate.Contains(address.Value))
+                continue;
+            offset = address.Value - candidate.Start.Value;
+            if (length > candidate.Size - offset)
+                return GuestMemoryError.PartialBuffer;
+            region = candidate;
+            return GuestMemoryError.None;
+        }
+        return GuestMemoryError.InvalidAddress;
+    }
+
+    /// <summary>
+    /// A span over [address, address+length) when it lies inside one region. The span aliases guest
+    /// memory that the guest may change concurrently: copy what you validate.
+    /// </summary>
+    public GuestMemoryError TryGetSpan(GuestAddress address, ulong length, out Span<byte> span)
+    {
+        span = default;
+        if (length > int.MaxValue)
+            return GuestMemoryError.PartialBuffer;
+        var error = Locate(address, length, out var region, out ulong offset);
+        if (error != GuestMemoryError.None)
+            return error;
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // SAFETY: Locate proved [offset, offset+length) lies inside the region's live mapping.
+        span = new Span<byte>((byte*)region!.HostAddress + offset, (int)length);
+        return GuestMemoryError.None;
+    }
+
+    public GuestMemoryError TryRead(GuestAddress address, Span<byte> destination)
+    {
+        var error = TryGetSpan(address, (ulong)destination.Length, out var source);
+        if (error == GuestMemoryError.None)
+            source.CopyTo(destination);
+        return error;
+    }
+
+    public GuestMemoryError TryWrite(GuestAddress address, ReadOnlySpan<byte> source)
+    {
+        var error = TryGetSpan(address, (ulong)source.Length, out var destination);
+        if (error == GuestMemoryError.None)
+            source.CopyTo(destination);
+        return error;
+    }
+
+    public GuestMemoryError TryRead<T>(GuestAddress address, out T value) where T : unmanaged
+    {
+        var error = TryGetSpan(address, (ulong)sizeof(T), out var source);
+        value = error == GuestMemoryError.None ? MemoryMarshal.Read<T>(source) : default;
+        return error;
+    }
+
+    public GuestMemoryError TryWrite<T>(GuestAddress address, in T value) where T : unmanaged
+    {
+        var error = TryGetSpan(address, (ulong)sizeof(T), out var destination);
+        if (error == GuestMemoryError.None)
+            MemoryMarshal.Write(destination, in value);
+        return error;
+    }
+
+    /// <summary>Throwing variants for VMM-chosen addresses (boot setup); guest input must use the Try forms.</summary>
+    public void Write(GuestAddress address, ReadOnlySpan<byte> source) =>
+        ThrowIfFailed(TryWrite(address, source), address, (ulong)source.Length);
+
+    public void Write<T>(GuestAddress address, in T value) where T : unmanaged =>
+        ThrowIfFailed(TryWrite(address, in value), address, (ulong)sizeof(T));
+
+    public void Read(GuestAddress address, Span<byte> destination) =>
+        ThrowIfFailed(TryRead(address, destination), address, (ulong)destination.Length);
+
+    public T Read<T>(GuestAddress address) where T : unmanaged
+    {
+        ThrowIfFailed(TryRead(address, out T value), address, (ulong)sizeof(T));
+        return value;
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private static void ThrowIfFailed(GuestMemoryError error, GuestAddress address, ulong length)
+    {
+        if (error != GuestMemoryError.None)
+            throw new GuestMemoryException(error, address, length);
+    }
+
+    public void Dispose()
+    {
+        lock (_writeLock)
+        {
+            if (_disposed)
+                return;
+            _disposed = true;
+            foreach (var region in _regions)
+                Unmap(region);
+            _regions = [];
+        }
+    }
+}
