@@ -1,0 +1,69 @@
+using System.Runtime.InteropServices;
+using Tmds.Linux;
+
+namespace MiniVmm.Machine.Console;
+
+/// <summary>
+/// Puts the terminal on an fd into raw mode and guarantees to put it back: on Dispose, on SIGINT,
+/// SIGTERM, SIGQUIT and SIGHUP (the handler restores the terminal and lets the signal's default action
+/// go on), at process exit and on an unhandled exception. Whichever comes first restores; the rest do
+/// nothing.
+/// </summary>
+internal sealed class TerminalRawMode : IDisposable
+{
+    private static readonly PosixSignal[] RestoreSignals =
+        [PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT, PosixSignal.SIGHUP];
+
+    private readonly int _fd;
+    private readonly termios _saved;
+    private readonly PosixSignalRegistration[] _signals;
+    private int _restored; // 0 or 1, set with Interlocked: restoring can race between threads
+
+    private TerminalRawMode(int fd, termios saved)
+    {
+        _fd = fd;
+        _saved = saved;
+        _signals = [.. RestoreSignals.Select(s => PosixSignalRegistration.Create(s, _ => Restore()))];
+        AppDomain.CurrentDomain.ProcessExit += OnProcessExit;
+        AppDomain.CurrentDomain.UnhandledException += OnUnhandledException;
+    }
+
+    /// <summary>Returns null, touching nothing, when <paramref name="fd"/> is not a terminal.</summary>
+    public static TerminalRawMode? TryEnter(int fd)
+    {
+        if (!HostFd.IsTerminal(fd))
+            return null;
+        // .NET's native console code records the terminal's settings the first time System.Console is
+        // used and re-applies them at exit. Make that happen now, while the terminal is still cooked: a
+        // later Console.Error.WriteLine would otherwise record raw mode and "restore" it at exit.
+        _ = System.Console.Out;
+        if (!HostFd.TryGetAttributes(fd, out var saved))
+            return null;
+        var mode = new TerminalRawMode(fd, saved);
+        if (!HostFd.TrySetAttributes(fd, HostFd.MakeRaw(saved)))
+        {
+            mode.Dispose();
+            return null;
+        }
+        return mode;
+    }
+
+    public void Dispose()
+    {
+        Restore();
+        foreach (var registration in _signals)
+            registration.Dispose();
+        AppDomain.CurrentDomain.ProcessExit -= OnProcessExit;
+        AppDomain.CurrentDomain.UnhandledException -= OnUnhandledException;
+    }
+
+    private void Restore()
+    {
+        if (Interlocked.Exchange(ref _restored, 1) == 0)
+            _ = HostFd.TrySetAttributes(_fd, _saved);
+    }
+
+    private void OnProcessExit(object? sender, EventArgs e) => Restore();
+
+    private void OnUnhandledException(object sender, UnhandledExceptionEventArgs e) => Restore();
+}

@@ -1,0 +1,113 @@
+using System.Runtime.InteropServices;
+using MiniVmm.Boot;
+using MiniVmm.Kvm;
+using MiniVmm.Machine.Console;
+using MiniVmm.Machine.Cpu;
+using MiniVmm.Machine.Devices;
+
+namespace MiniVmm.Machine;
+
+/// <summary>
+/// Boots one Linux guest: builds the VM, loads the kernel, wires the legacy devices and the console,
+/// runs until something stops it, and explains why. Read top to bottom: this is the whole flow.
+/// </summary>
+public static class LinuxMachine
+{
+    // ISA interrupt and port assignments of a PC (kvmtool and Firecracker use the same).
+    private const ushort Com1Port = 0x3F8, I8042DataPort = 0x60, I8042CommandPort = 0x64;
+    private const ushort CmosPort = 0x70, PostCode = 0x80, DebugExit = 0x501;
+    private const uint Com1Gsi = 4;
+    /// <summary>After the panic line, how long the kernel gets to print its backtrace before we stop it.</summary>
+    private static readonly TimeSpan PanicGrace = TimeSpan.FromSeconds(3);
+
+    public static StopReason Run(LinuxMachineOptions options, TextWriter diagnostics)
+    {
+        var cpuid = new CpuidPolicy();
+        cpuid.Hide(options.CpuidHide);
+        string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility);
+
+        using var machine = VirtualMachine.Create(options.MemorySize, options.Cpus, cpuid, options.Tracer);
+        var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
+            new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null });
+        TraceBoot(options, boot, commandLine);
+        machine.SetBootState(boot);
+
+        using var console = OpenConsole(options, machine);
+        var uart = new Serial16550(machine.InterruptLine(Com1Gsi), console);
+        machine.Pio.Register(Com1Port, 8, uart);
+        var i8042 = new I8042(machine);
+        machine.Pio.Register(I8042DataPort, 1, i8042.DataPort);
+        machine.Pio.Register(I8042CommandPort, 1, i8042.CommandPort);
+        machine.Pio.Register(CmosPort, 2, new CmosRtc());
+        machine.Pio.Register(PostCode, 1, new PostCodePort());
+        machine.Pio.Register(DebugExit, 4, new DebugExitPort(machine));
+
+        WatchConsole(console.Watcher, machine, options);
+        using var timeout = options.Timeout is { } limit
+            ? new Timer(_ => machine.RequestStop(new StopReason(124, $"--timeout: stopped after {limit.TotalSeconds:0} s")), null, limit, Timeout.InfiniteTimeSpan)
+            : null;
+        using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal(machine, 130, "SIGINT"));
+        using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(machine, 143, "SIGTERM"));
+
+        console.Start(uart);
+        var reason = machine.Run();
+        console.Flush();
+        ReportEmulation(machine, options.Tracer, diagnostics);
+        return reason;
+    }
+
+    private static SerialConsole OpenConsole(LinuxMachineOptions options, VirtualMachine machine)
+    {
+        int inputFd = options.Input is null && options.Serial.Kind == SerialTargetKind.Stdio ? 0 : -1;
+        var output = options.Serial.Kind switch
+        {
+            SerialTargetKind.Stdio => options.Output ?? SerialConsole.OpenOutput("stdio"),
+            SerialTargetKind.File => SerialConsole.OpenOutput("file:" + options.Serial.Path),
+            _ => Stream.Null,
+        };
+        return new SerialConsole(machine, output, ownsOutput: options.Output is null, inputFd);
+    }
+
+    /// <summary>Stops on the user's markers, and turns a guest panic into a diagnosis once its report is out.</summary>
+    private static void WatchConsole(ConsoleWatcher watcher, VirtualMachine machine, LinuxMachineOptions options)
+    {
+        foreach (var marker in options.ExitOnOutput)
+            watcher.Watch(marker, _ => machine.RequestStop(new StopReason(ExitCodes.GuestPowerOff, $"console printed \"{marker}\" (--exit-on-output)")));
+
+        var panicStop = new Action(() => machine.RequestStop(new StopReason(ExitCodes.GuestFailure,
+            GuestConsoleDiagnosis.ForPanic(watcher.RecentLines(), KvmSystem.IsPvmHost))));
+        Timer? grace = null;
+        watcher.Watch(GuestConsoleDiagnosis.PanicMarker, _ => grace ??= new Timer(_ => panicStop(), null, PanicGrace, Timeout.InfiniteTimeSpan));
+        watcher.Watch(GuestConsoleDiagnosis.PanicEnd, _ => panicStop());
+    }
+
+    private static Action<PosixSignalContext> StopOnSignal(VirtualMachine machine, int exitCode, string name) => context =>
+    {
+        context.Cancel = true;
+        machine.RequestStop(new StopReason(exitCode, $"stopped by {name}"));
+    };
+
+    private static void TraceBoot(LinuxMachineOptions options, BootInfo boot, string commandLine)
+    {
+        var tracer = options.Tracer;
+        if (!tracer.IsEnabled(TraceCategories.Boot))
+            return;
+        var kernel = options.Kernel;
+        tracer.Write(TraceCategories.Boot, $"kernel {kernel.Name}: {kernel.Format}, protocol {kernel.BootProtocolVersion >> 8}.{kernel.BootProtocolVersion & 0xFF}, compression {kernel.Compression}, version {kernel.KernelVersion ?? "?"}");
+        tracer.Write(TraceCategories.Boot, $"vmlinux at {boot.KernelRange}, entry 0x{boot.Entry:x}, zero page 0x{boot.ZeroPage:x}, CR3 0x{boot.PageTableRoot:x}");
+        tracer.Write(TraceCategories.Boot, $"initrd {(boot.InitrdRange is { } r ? r.ToString() : "none")}, MP table {boot.MpTable}");
+        foreach (var entry in boot.E820)
+            tracer.Write(TraceCategories.Boot, $"e820 {entry}");
+        tracer.Write(TraceCategories.Boot, $"command line: {commandLine}");
+    }
+
+    private static void ReportEmulation(VirtualMachine machine, Tracer tracer, TextWriter diagnostics)
+    {
+        var counts = machine.VcpuThreads.SelectMany(v => v.Fallback.Counts)
+            .GroupBy(pair => pair.Key, pair => pair.Value)
+            .Select(group => $"{group.Key.ToString().ToLowerInvariant()} x{group.Sum()}")
+            .ToList();
+        if (counts.Count > 0 && tracer.IsEnabled(TraceCategories.Emulation))
+            diagnostics.WriteLine($"minivmm: completed for the host KVM: {string.Join(", ", counts)}");
+    }
+}

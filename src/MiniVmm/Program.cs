@@ -1,0 +1,4 @@
+using System.CommandLine;
+using MiniVmm;
+
+return Cli.Run(args);

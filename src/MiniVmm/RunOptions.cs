@@ -1,0 +1,161 @@
+using System.CommandLine;
+using MiniVmm.Boot;
+using MiniVmm.Kvm;
+using MiniVmm.Machine;
+
+namespace MiniVmm;
+
+/// <summary>The options of `minivmm run`, and their validation into <see cref="LinuxMachineOptions"/>.</summary>
+internal sealed class RunOptions
+{
+    private readonly Option<string> _kernel = new("--kernel", "-k") { Description = "Kernel to boot: a bzImage (boot protocol >= 2.12) or an ELF vmlinux.", Required = true };
+    private readonly Option<string?> _initrd = new("--initrd", "-i") { Description = "Initial ramdisk (cpio, uncompressed is fastest)." };
+    private readonly Option<string?> _append = new("--append", "-a") { Description = "Kernel command-line arguments, added after MiniVmm's defaults (console=ttyS0 reboot=k)." };
+    private readonly Option<string> _memory = new("--memory", "-m") { Description = "Guest RAM, e.g. 512M or 2G.", DefaultValueFactory = _ => "512M" };
+    private readonly Option<int> _cpus = new("--cpus", "-c") { Description = "Number of vCPUs (1-64), each on its own thread.", DefaultValueFactory = _ => 1 };
+    private readonly Option<string> _serial = new("--serial") { Description = "Where COM1 goes: stdio, file:PATH, or none.", DefaultValueFactory = _ => "stdio" };
+    private readonly Option<string[]> _trace = new("--trace") { Description = "Trace to stderr: exits, pio, mmio, emulation, boot, all (comma-separated).", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<string[]> _cpuidHide = new("--cpuid-hide") { Description = "CPUID features to hide from the guest, by /proc/cpuinfo name (e.g. cx16,popcnt).", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<string[]> _exitOn = new("--exit-on-output") { Description = "Stop with exit code 0 once the console prints this text (repeatable)." };
+    private readonly Option<int?> _timeout = new("--timeout") { Description = "Stop with exit code 124 after this many seconds." };
+    private readonly Option<bool> _noHostCompat = new("--no-host-compat") { Description = "On software (kvm_pvm) KVM hosts, do not add the kernel arguments that avoid instructions it cannot emulate." };
+    private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly." };
+
+    public void AddTo(Command command)
+    {
+        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _verbose })
+            command.Options.Add(option);
+    }
+
+    public bool Verbose(ParseResult result) => result.GetValue(_verbose);
+
+    public LinuxMachineOptions Bind(ParseResult result)
+    {
+        string memoryText = result.GetValue(_memory)!;
+        if (!SizeParser.TryParse(memoryText, out ulong memory))
+            throw new UsageException($"--memory '{memoryText}' is not a size (try 512M or 2G)");
+        if (memory < MemoryLayout.MinimumRam)
+            throw new UsageException($"--memory {memoryText} is too small: MiniVmm needs at least {SizeParser.Format(MemoryLayout.MinimumRam)}");
+        if (memory > MemoryLayout.MaximumRam || memory % 4096 != 0)
+            throw new UsageException($"--memory {memoryText} must be a multiple of 4K and at most {SizeParser.Format(MemoryLayout.MaximumRam)}");
+
+        int cpus = result.GetValue(_cpus);
+        if (cpus is < 1 or > 64)
+            throw new UsageException($"--cpus {cpus} is out of range: give 1 to 64");
+
+        int? timeout = result.GetValue(_timeout);
+        if (timeout is <= 0)
+            throw new UsageException($"--timeout {timeout} must be a positive number of seconds");
+
+        SerialTarget serial;
+        try
+        {
+            serial = SerialTarget.Parse(result.GetValue(_serial)!);
+        }
+        catch (FormatException error)
+        {
+            throw new UsageException(error.Message);
+        }
+        TraceCategories trace;
+        try
+        {
+            trace = Tracer.Parse(result.GetValue(_trace) ?? []);
+        }
+        catch (ArgumentException error)
+        {
+            throw new UsageException($"--trace: {error.Message}");
+        }
+        var cpuidHide = (result.GetValue(_cpuidHide) ?? []).SelectMany(v => v.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)).ToArray();
+        foreach (var name in cpuidHide)
+        {
+            if (!MiniVmm.Machine.Cpu.CpuidFeature.TryFind(name, out _))
+                throw new UsageException($"--cpuid-hide: unknown feature '{name}'");
+        }
+
+        var kernel = LoadKernel(result.GetValue(_kernel)!);
+        byte[] initrd = LoadInitrd(result.GetValue(_initrd));
+        CheckKvm();
+
+        return new LinuxMachineOptions
+        {
+            Kernel = kernel,
+            Initrd = initrd,
+            ExtraCommandLine = result.GetValue(_append) ?? "",
+            MemorySize = memory,
+            Cpus = cpus,
+            Serial = serial,
+            Tracer = new Tracer(trace, Console.Error),
+            CpuidHide = cpuidHide,
+            ExitOnOutput = result.GetValue(_exitOn) ?? [],
+            Timeout = timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+            HostCompatibility = !result.GetValue(_noHostCompat) && KvmSystem.IsPvmHost,
+        };
+    }
+
+    private static KernelImage LoadKernel(string path)
+    {
+        byte[] bytes = ReadUserFile(path, "kernel");
+        try
+        {
+            return KernelImage.Parse(bytes, Path.GetFileName(path));
+        }
+        catch (BootException error)
+        {
+            throw new UsageException(error.Message);
+        }
+    }
+
+    private static byte[] LoadInitrd(string? path)
+    {
+        if (path is null)
+            return [];
+        byte[] bytes = ReadUserFile(path, "initrd");
+        if (bytes.Length == 0)
+            throw new UsageException($"initrd {path} is empty (0 bytes): give a cpio archive or leave out --initrd");
+        return bytes;
+    }
+
+    private static byte[] ReadUserFile(string path, string what)
+    {
+        try
+        {
+            if (Directory.Exists(path))
+                throw new UsageException($"{what} {path} is a directory, not a file");
+            return File.ReadAllBytes(path);
+        }
+        catch (FileNotFoundException)
+        {
+            throw new UsageException($"{what} {path} not found");
+        }
+        catch (DirectoryNotFoundException)
+        {
+            throw new UsageException($"{what} {path} not found");
+        }
+        catch (UnauthorizedAccessException)
+        {
+            throw new UsageException($"{what} {path} is not readable (permission denied)");
+        }
+        catch (IOException error)
+        {
+            throw new UsageException($"{what} {path} could not be read: {error.Message}");
+        }
+    }
+
+    private static void CheckKvm()
+    {
+        if (!File.Exists(KvmSystem.DevicePath))
+            throw new UsageException($"{KvmSystem.DevicePath} not found: this host has no KVM (load kvm_intel or kvm_amd, or enable nested virtualization)");
+        try
+        {
+            KvmSystem.Open().Dispose();
+        }
+        catch (KvmException error) when (error.Errno == KvmException.EACCES)
+        {
+            throw new UsageException($"{KvmSystem.DevicePath}: permission denied (add yourself to the 'kvm' group or run as root)");
+        }
+        catch (KvmException error)
+        {
+            throw new UsageException($"{KvmSystem.DevicePath}: {error.Message}");
+        }
+    }
+}
