@@ -14,7 +14,7 @@ public static class GuestConsoleDiagnosis
 
     public static string ForPanic(IReadOnlyList<string> recentLines, bool pvmHost)
     {
-        string panicLine = recentLines.LastOrDefault(l => l.Contains(PanicMarker, StringComparison.Ordinal)) ?? PanicMarker;
+        string panicLine = recentLines.LastOrDefault(l => l.Contains(PanicMarker, StringComparison.Ordinal) && !l.Contains(PanicEnd, StringComparison.Ordinal)) ?? PanicMarker;
         string reason = panicLine[(panicLine.IndexOf(PanicMarker, StringComparison.Ordinal) + PanicMarker.Length)..].TrimStart(':', ' ');
         bool reachedInit = recentLines.Any(l => l.Contains(InitHandOver, StringComparison.Ordinal));
         var text = new StringBuilder();

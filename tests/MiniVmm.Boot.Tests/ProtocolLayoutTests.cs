@@ -59,27 +59,26 @@ public sealed class ProtocolLayoutTests
     public void BootParamsOffsets(string field, int offset)
     {
         var p = new BootParams();
-        ref byte b = ref Unsafe.As<BootParams, byte>(ref p);
-        ref byte f = ref field switch
+        int actual = field switch
         {
-            "acpi_rsdp_addr" => ref Unsafe.As<ulong, byte>(ref p.AcpiRsdpAddr),
-            "ext_ramdisk_image" => ref Unsafe.As<uint, byte>(ref p.ExtRamdiskImage),
-            "ext_ramdisk_size" => ref Unsafe.As<uint, byte>(ref p.ExtRamdiskSize),
-            "ext_cmd_line_ptr" => ref Unsafe.As<uint, byte>(ref p.ExtCmdLinePtr),
-            "cc_blob_address" => ref Unsafe.As<uint, byte>(ref p.CcBlobAddress),
-            "edid_info" => ref Unsafe.As<Bytes128, byte>(ref p.EdidInfo),
-            "efi_info" => ref Unsafe.As<Bytes32, byte>(ref p.EfiInfo),
-            "alt_mem_k" => ref Unsafe.As<uint, byte>(ref p.AltMemK),
-            "e820_entries" => ref p.E820Entries,
-            "eddbuf_entries" => ref p.EddbufEntries,
-            "sentinel" => ref p.Sentinel,
-            "hdr" => ref Unsafe.As<SetupHeader, byte>(ref p.Hdr),
-            "edd_mbr_sig_buffer" => ref Unsafe.As<Bytes64, byte>(ref p.EddMbrSigBuffer),
-            "e820_table" => ref Unsafe.As<E820Table, byte>(ref p.E820Table),
-            "eddbuf" => ref Unsafe.As<Bytes492, byte>(ref p.Eddbuf),
+            "acpi_rsdp_addr" => Off(ref p, ref p.AcpiRsdpAddr),
+            "ext_ramdisk_image" => Off(ref p, ref p.ExtRamdiskImage),
+            "ext_ramdisk_size" => Off(ref p, ref p.ExtRamdiskSize),
+            "ext_cmd_line_ptr" => Off(ref p, ref p.ExtCmdLinePtr),
+            "cc_blob_address" => Off(ref p, ref p.CcBlobAddress),
+            "edid_info" => Off(ref p, ref p.EdidInfo),
+            "efi_info" => Off(ref p, ref p.EfiInfo),
+            "alt_mem_k" => Off(ref p, ref p.AltMemK),
+            "e820_entries" => Off(ref p, ref p.E820Entries),
+            "eddbuf_entries" => Off(ref p, ref p.EddbufEntries),
+            "sentinel" => Off(ref p, ref p.Sentinel),
+            "hdr" => Off(ref p, ref p.Hdr),
+            "edd_mbr_sig_buffer" => Off(ref p, ref p.EddMbrSigBuffer),
+            "e820_table" => Off(ref p, ref p.E820Table),
+            "eddbuf" => Off(ref p, ref p.Eddbuf),
             _ => throw new ArgumentException(field),
         };
-        Assert.Equal(offset, (int)Unsafe.ByteOffset(ref b, ref f));
+        Assert.Equal(offset, actual);
     }
 
     /// <summary>Offsets are absolute (zero page and file alike), as boot.rst lists them.</summary>
@@ -111,38 +110,39 @@ public sealed class ProtocolLayoutTests
     public void SetupHeaderOffsets(string field, int offset)
     {
         var p = new BootParams();
-        ref byte b = ref Unsafe.As<BootParams, byte>(ref p);
-        ref var h = ref p.Hdr;
-        ref byte f = ref field switch
+        int actual = field switch
         {
-            "setup_sects" => ref h.SetupSects,
-            "boot_flag" => ref Unsafe.As<ushort, byte>(ref h.BootFlag),
-            "header" => ref Unsafe.As<uint, byte>(ref h.Header),
-            "version" => ref Unsafe.As<ushort, byte>(ref h.Version),
-            "kernel_version" => ref Unsafe.As<ushort, byte>(ref h.KernelVersion),
-            "type_of_loader" => ref h.TypeOfLoader,
-            "loadflags" => ref h.LoadFlags,
-            "code32_start" => ref Unsafe.As<uint, byte>(ref h.Code32Start),
-            "ramdisk_image" => ref Unsafe.As<uint, byte>(ref h.RamdiskImage),
-            "ramdisk_size" => ref Unsafe.As<uint, byte>(ref h.RamdiskSize),
-            "heap_end_ptr" => ref Unsafe.As<ushort, byte>(ref h.HeapEndPtr),
-            "cmd_line_ptr" => ref Unsafe.As<uint, byte>(ref h.CmdLinePtr),
-            "initrd_addr_max" => ref Unsafe.As<uint, byte>(ref h.InitrdAddrMax),
-            "kernel_alignment" => ref Unsafe.As<uint, byte>(ref h.KernelAlignment),
-            "relocatable_kernel" => ref h.RelocatableKernel,
-            "xloadflags" => ref Unsafe.As<ushort, byte>(ref h.XLoadFlags),
-            "cmdline_size" => ref Unsafe.As<uint, byte>(ref h.CmdlineSize),
-            "payload_offset" => ref Unsafe.As<uint, byte>(ref h.PayloadOffset),
-            "payload_length" => ref Unsafe.As<uint, byte>(ref h.PayloadLength),
-            "setup_data" => ref Unsafe.As<ulong, byte>(ref h.SetupData),
-            "pref_address" => ref Unsafe.As<ulong, byte>(ref h.PrefAddress),
-            "init_size" => ref Unsafe.As<uint, byte>(ref h.InitSize),
-            "handover_offset" => ref Unsafe.As<uint, byte>(ref h.HandoverOffset),
-            "kernel_info_offset" => ref Unsafe.As<uint, byte>(ref h.KernelInfoOffset),
+            "setup_sects" => Off(ref p, ref p.Hdr.SetupSects),
+            "boot_flag" => Off(ref p, ref p.Hdr.BootFlag),
+            "header" => Off(ref p, ref p.Hdr.Header),
+            "version" => Off(ref p, ref p.Hdr.Version),
+            "kernel_version" => Off(ref p, ref p.Hdr.KernelVersion),
+            "type_of_loader" => Off(ref p, ref p.Hdr.TypeOfLoader),
+            "loadflags" => Off(ref p, ref p.Hdr.LoadFlags),
+            "code32_start" => Off(ref p, ref p.Hdr.Code32Start),
+            "ramdisk_image" => Off(ref p, ref p.Hdr.RamdiskImage),
+            "ramdisk_size" => Off(ref p, ref p.Hdr.RamdiskSize),
+            "heap_end_ptr" => Off(ref p, ref p.Hdr.HeapEndPtr),
+            "cmd_line_ptr" => Off(ref p, ref p.Hdr.CmdLinePtr),
+            "initrd_addr_max" => Off(ref p, ref p.Hdr.InitrdAddrMax),
+            "kernel_alignment" => Off(ref p, ref p.Hdr.KernelAlignment),
+            "relocatable_kernel" => Off(ref p, ref p.Hdr.RelocatableKernel),
+            "xloadflags" => Off(ref p, ref p.Hdr.XLoadFlags),
+            "cmdline_size" => Off(ref p, ref p.Hdr.CmdlineSize),
+            "payload_offset" => Off(ref p, ref p.Hdr.PayloadOffset),
+            "payload_length" => Off(ref p, ref p.Hdr.PayloadLength),
+            "setup_data" => Off(ref p, ref p.Hdr.SetupData),
+            "pref_address" => Off(ref p, ref p.Hdr.PrefAddress),
+            "init_size" => Off(ref p, ref p.Hdr.InitSize),
+            "handover_offset" => Off(ref p, ref p.Hdr.HandoverOffset),
+            "kernel_info_offset" => Off(ref p, ref p.Hdr.KernelInfoOffset),
             _ => throw new ArgumentException(field),
         };
-        Assert.Equal(offset, (int)Unsafe.ByteOffset(ref b, ref f));
+        Assert.Equal(offset, actual);
     }
+
+    private static int Off<T>(ref BootParams p, ref T field) =>
+        (int)Unsafe.ByteOffset(ref Unsafe.As<BootParams, byte>(ref p), ref Unsafe.As<T, byte>(ref field));
 
     [Fact]
     public void E820TableEntriesAreTwentyBytesApart()

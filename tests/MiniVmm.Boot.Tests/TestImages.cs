@@ -26,9 +26,9 @@ internal static class TestImages
     public static byte[] CodeLike(int length, int seed)
     {
         var random = new Random(seed);
-        var code = new byte[length];
+        var code = new byte[length + 8];
         int i = 0;
-        while (i + 5 <= length)
+        while (i < length)
         {
             switch (random.Next(4))
             {
@@ -47,8 +47,6 @@ internal static class TestImages
                     i += 6;
                     break;
             }
-            if (i > length)
-                break;
         }
         return code[..length];
     }
@@ -166,11 +164,11 @@ internal static class TestImages
         using var output = new MemoryStream();
         output.Write([0x02, 0x21, 0x4C, 0x18]);
         var target = new byte[LZ4Codec.MaximumOutputSize(Chunk)];
+        Span<byte> header = stackalloc byte[4];
         for (int offset = 0; offset < data.Length; offset += Chunk)
         {
             var chunk = data.AsSpan(offset, Math.Min(Chunk, data.Length - offset));
             int size = LZ4Codec.Encode(chunk, target, LZ4Level.L09_HC);
-            Span<byte> header = stackalloc byte[4];
             BinaryPrimitives.WriteInt32LittleEndian(header, size);
             output.Write(header);
             output.Write(target, 0, size);

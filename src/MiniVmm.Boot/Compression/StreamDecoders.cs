@@ -13,12 +13,50 @@ namespace MiniVmm.Boot.Compression;
 /// </summary>
 internal static class StreamDecoders
 {
+    /// <summary>
+    /// One gzip member (RFC 1952). .NET's GZipStream neither reports a truncated member nor tolerates
+    /// trailing bytes that happen to start with 1F 8B (a le32 size can), so the header is parsed here,
+    /// the raw deflate data decoded with DeflateStream (which stops at the final block), and the
+    /// member trailer (CRC-32, ISIZE) checked by finding it after the deflate data.
+    /// </summary>
     public static byte[] Gzip(ReadOnlyMemory<byte> payload, int capacityHint, int maxOutput)
     {
-        // zlib checks the member's CRC-32 and ISIZE; .NET stops after a member when what follows is not another gzip header.
-        using var source = XzDecoder.AsStream(payload);
-        using var gzip = new GZipStream(source, CompressionMode.Decompress);
-        return ReadAll(gzip, capacityHint, maxOutput);
+        int deflateStart = GzipHeaderLength(payload.Span);
+        byte[] output;
+        using (var source = XzDecoder.AsStream(payload[deflateStart..]))
+        using (var deflate = new DeflateStream(source, CompressionMode.Decompress))
+            output = ReadAll(deflate, capacityHint, maxOutput);
+
+        Span<byte> trailer = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, Crc32.Compute(output));
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer[4..], (uint)output.Length);
+        if (payload.Span[deflateStart..].IndexOf(trailer) < 0)
+            throw new InvalidDataException("gzip data is truncated or fails its CRC-32 check");
+        return output;
+    }
+
+    private static int GzipHeaderLength(ReadOnlySpan<byte> data)
+    {
+        const byte FlagHeaderCrc = 0x02, FlagExtra = 0x04, FlagName = 0x08, FlagComment = 0x10;
+        if (data.Length < 18 || data[2] != 8 || (data[3] & 0xE0) != 0)
+            throw new InvalidDataException("gzip header is not deflate or uses reserved flags");
+        byte flags = data[3];
+        int p = 10;
+        if ((flags & FlagExtra) != 0)
+            p += 2 + BinaryPrimitives.ReadUInt16LittleEndian(data[p..]);
+        if ((flags & FlagName) != 0)
+            p = SkipZeroTerminated(data, p);
+        if ((flags & FlagComment) != 0)
+            p = SkipZeroTerminated(data, p);
+        if ((flags & FlagHeaderCrc) != 0)
+            p += 2;
+        return p < data.Length ? p : throw new InvalidDataException("gzip header is truncated");
+    }
+
+    private static int SkipZeroTerminated(ReadOnlySpan<byte> data, int p)
+    {
+        int zero = p < data.Length ? data[p..].IndexOf((byte)0) : -1;
+        return zero >= 0 ? p + zero + 1 : throw new InvalidDataException("gzip header is truncated");
     }
 
     public static byte[] Zstd(ReadOnlyMemory<byte> payload, int capacityHint, int maxOutput)

@@ -56,14 +56,13 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
         new(control, OpenOutput(outputTarget), ownsOutput: true, readStdin ? 0 : -1);
 
     /// <summary>
-    /// Opens a console output target: null, "stdio" or "-" is stdout (fd 1, written directly rather than
-    /// through System.Console, whose writer would buffer and encode); "file:PATH" creates or truncates
+    /// Opens a console output target: null, "stdio" or "-" is stdout (fd 1 through Console.OpenStandardOutput: raw bytes, no encoding, no buffering); "file:PATH" creates or truncates
     /// PATH. Throws ArgumentException for anything else, IOException if the file cannot be created.
     /// </summary>
     public static Stream OpenOutput(string? target)
     {
         if (target is null or "stdio" or "-")
-            return new FileStream(new SafeFileHandle(1, ownsHandle: false), FileAccess.Write, bufferSize: 0);
+            return System.Console.OpenStandardOutput(); // plain write(2): a FileStream on fd 1 would pwrite at its own offset and clobber stderr's lines in a shared file
         if (target.StartsWith("file:", StringComparison.Ordinal) && target.Length > "file:".Length)
             return new FileStream(target["file:".Length..], FileMode.Create, FileAccess.Write, FileShare.Read, bufferSize: 0);
         throw new ArgumentException($"console output '{target}' must be 'stdio' or 'file:PATH'", nameof(target));
@@ -105,7 +104,9 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
             return;
         _wake.Signal();
-        _inputThread?.Join();
+        // The input thread itself may get here (RequestStop after Ctrl-A x tearing the machine down).
+        if (_inputThread is not null && _inputThread != Thread.CurrentThread)
+            _inputThread.Join();
         _rawMode?.Dispose();
         _writer.Dispose();
         _wake.Dispose();

@@ -33,9 +33,9 @@ internal sealed class TerminalRawMode : IDisposable
     {
         if (!HostFd.IsTerminal(fd))
             return null;
-        // .NET's native console code records the terminal's settings the first time System.Console is
-        // used and re-applies them at exit. Make that happen now, while the terminal is still cooked: a
-        // later Console.Error.WriteLine would otherwise record raw mode and "restore" it at exit.
+        // .NET's native console layer (System.Native pal_console.c) records the terminal's settings the
+        // first time System.Console is used and may re-apply them later (on SIGCONT, at exit). Make it
+        // record them now, while the terminal is still cooked, so that what it re-applies is never raw.
         _ = System.Console.Out;
         if (!HostFd.TryGetAttributes(fd, out var saved))
             return null;

@@ -1,0 +1,96 @@
+namespace MiniVmm.Integration.Tests;
+
+/// <summary>Every bad input gets one clear line on stderr and exit code 2, never a stack trace.</summary>
+public sealed class CliErrorTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("minivmm-cli-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    private string WriteFile(string name, byte[] bytes)
+    {
+        string path = Path.Combine(_directory, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    private string Payload() => WriteFile("payload.elf", MiniVmm.Firmware.Payloads.SerialHello("hi\n"));
+
+    private static void AssertOneLineError(MiniVmmProcess.Result result, string expectedFragment)
+    {
+        Assert.Equal(2, result.ExitCode);
+        string[] lines = result.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.True(lines.Length == 1, $"expected one line on stderr, got:\n{result.Stderr}");
+        Assert.StartsWith("minivmm: ", lines[0]);
+        Assert.Contains(expectedFragment, lines[0]);
+        Assert.DoesNotContain("   at ", result.Stderr);
+    }
+
+    private static MiniVmmProcess.Result Run(params string[] arguments) => MiniVmmProcess.Run(arguments, TimeSpan.FromSeconds(60));
+
+    [Fact]
+    public void ATextFileIsNotAKernel() =>
+        AssertOneLineError(Run("run", "--kernel", WriteFile("notes.txt", "just some text\n"u8.ToArray())), "is not a Linux kernel");
+
+    [Fact]
+    public void ACorruptBzImageIsRefused()
+    {
+        var header = new byte[0x400];
+        header[0x1FE] = 0x55;
+        header[0x1FF] = 0xAA;
+        "HdrS"u8.CopyTo(header.AsSpan(0x202));
+        header[0x206] = 0x0F; // protocol 2.15
+        header[0x207] = 0x02;
+        header[0x1F1] = 1;    // one setup sector
+        AssertOneLineError(Run("run", "--kernel", WriteFile("bzImage", header)), "bzImage");
+    }
+
+    [Fact]
+    public void AMissingKernelFileIsNamed() =>
+        AssertOneLineError(Run("run", "--kernel", Path.Combine(_directory, "nope")), "not found");
+
+    [Fact]
+    public void AZeroLengthInitrdIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--initrd", WriteFile("empty.cpio", [])), "is empty");
+
+    [Fact]
+    public void TooLittleMemoryIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--memory", "1M"), "too small");
+
+    [Fact]
+    public void ZeroCpusIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--cpus", "0"), "--cpus 0");
+
+    [Fact]
+    public void AnUnknownFlagIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--frobnicate"), "--frobnicate");
+
+    [Fact]
+    public void AMissingRequiredKernelIsRefused() =>
+        AssertOneLineError(Run("run"), "--kernel");
+
+    [Fact]
+    public void AnUnknownTraceCategoryIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--trace", "bogus"), "bogus");
+
+    [Fact]
+    public void ABadSerialTargetIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--serial", "tcp:1234"), "--serial");
+
+    [Fact]
+    public void APayloadRunsThroughTheCliAndItsExitCodeComesBack()
+    {
+        var result = Run("run", "--kernel", WriteFile("exit.elf", MiniVmm.Firmware.Payloads.SerialHello("bye\n", 42)));
+        Assert.Equal(42, result.ExitCode);
+        Assert.Equal("bye\n", result.Stdout);
+    }
+
+    [Fact]
+    public void HelpShowsExamples()
+    {
+        var result = Run("--help");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains("Examples:", result.Stdout);
+        Assert.Contains("minivmm run --kernel", result.Stdout);
+    }
+}
