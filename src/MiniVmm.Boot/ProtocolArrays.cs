@@ -4,7 +4,6 @@ namespace MiniVmm.Boot;
 
 // Fixed byte arrays for the opaque parts of boot_params and the MP table. InlineArray keeps the
 // structs blittable without unsafe fixed buffers; each size appears where the C layout needs it.
-#pragma warning disable CA1815, IDE0051, IDE0044 // layout-only types: no equality, the element is never read by name
 
 [InlineArray(2)] public struct Bytes2 { private byte _element0; }
 [InlineArray(4)] public struct Bytes4 { private byte _element0; }

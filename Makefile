@@ -1,0 +1,37 @@
+# MiniVmm: thin wrappers over dotnet and the images/ scripts.
+#   make build   compile everything (JIT builds, for tests)
+#   make publish the NativeAOT binary out/minivmm (what run-guest.sh uses)
+#   make image   guest images from Debian packages into the cache (images/build.sh)
+#   make run     boot the default guest with its console on this terminal
+#   make test    images + every test project (KVM payloads, Linux smoke test included)
+#   make bench   benchmarks, printed as ratios against baselines measured in the same run
+SHELL := /bin/bash
+DOTNET ?= dotnet
+SOURCES := $(shell find src firmware -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
+
+.PHONY: build publish image run test bench clean
+
+build:
+	$(DOTNET) build MiniVmm.sln -nologo -v q
+
+publish: out/minivmm
+
+out/minivmm: $(SOURCES)
+	$(DOTNET) publish src/MiniVmm/MiniVmm.csproj -c Release -r linux-x64 -nologo -v q -o out
+	@touch $@
+
+image:
+	images/build.sh all
+
+run:
+	./run-guest.sh
+
+test: image
+	tests/run.sh
+
+bench: publish image
+	bench/run.sh
+
+clean:
+	rm -rf out artifacts
+	find . -name bin -o -name obj -type d -prune -exec rm -rf {} +
