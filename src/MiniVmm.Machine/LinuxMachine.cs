@@ -26,7 +26,7 @@ public static class LinuxMachine
         cpuid.Hide(options.CpuidHide);
         string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility);
 
-        using var machine = VirtualMachine.Create(options.MemorySize, options.Cpus, cpuid, options.Tracer);
+        using var machine = VirtualMachine.Create(options.MemorySize, options.Cpus, cpuid, options.Tracer, options.KvmDevice);
         var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
             new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null });
         TraceBoot(options, boot, commandLine);

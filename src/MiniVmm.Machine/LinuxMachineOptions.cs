@@ -35,6 +35,8 @@ public sealed class LinuxMachineOptions
     public TimeSpan? Timeout { get; init; }
     /// <summary>Add the kernel arguments that keep a guest clear of instructions a software KVM cannot emulate.</summary>
     public bool HostCompatibility { get; init; }
+    /// <summary>The KVM device node (MINIVMM_KVM overrides /dev/kvm, e.g. for a nested setup's device).</summary>
+    public string KvmDevice { get; init; } = Kvm.KvmSystem.DevicePath;
     /// <summary>Console input; null means the process's stdin.</summary>
     public Stream? Input { get; init; }
     /// <summary>Console output for <see cref="SerialTargetKind.Stdio"/>; null means the process's stdout.</summary>

@@ -37,9 +37,9 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     public Task<StopReason> Stopped => _stopped.Task;
 
     /// <summary>Creates the VM: RAM slots, TSS, irqchip (PIC + IOAPIC + LAPICs), PIT, and configured vCPUs.</summary>
-    public static VirtualMachine Create(ulong ramSize, int vcpuCount, CpuidPolicy cpuid, Tracer tracer)
+    public static VirtualMachine Create(ulong ramSize, int vcpuCount, CpuidPolicy cpuid, Tracer tracer, string kvmDevice = KvmSystem.DevicePath)
     {
-        var kvm = KvmSystem.Open();
+        var kvm = KvmSystem.Open(kvmDevice);
         KvmVm? vm = null;
         GuestMemory? memory = null;
         try

@@ -74,7 +74,8 @@ internal sealed class RunOptions
 
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
-        CheckKvm();
+        string kvmDevice = Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
+        CheckKvm(kvmDevice);
 
         return new LinuxMachineOptions
         {
@@ -89,6 +90,7 @@ internal sealed class RunOptions
             ExitOnOutput = result.GetValue(_exitOn) ?? [],
             Timeout = timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             HostCompatibility = !result.GetValue(_noHostCompat) && KvmSystem.IsPvmHost,
+            KvmDevice = kvmDevice,
         };
     }
 
@@ -141,21 +143,25 @@ internal sealed class RunOptions
         }
     }
 
-    private static void CheckKvm()
+    private static void CheckKvm(string device)
     {
-        if (!File.Exists(KvmSystem.DevicePath))
-            throw new UsageException($"{KvmSystem.DevicePath} not found: this host has no KVM (load kvm_intel or kvm_amd, or enable nested virtualization)");
+        if (!File.Exists(device))
+            throw new UsageException($"{device} not found: this host has no KVM (load kvm_intel or kvm_amd, or enable nested virtualization)");
         try
         {
-            KvmSystem.Open().Dispose();
+            KvmSystem.Open(device).Dispose();
         }
         catch (KvmException error) when (error.Errno == KvmException.EACCES)
         {
-            throw new UsageException($"{KvmSystem.DevicePath}: permission denied (add yourself to the 'kvm' group or run as root)");
+            throw new UsageException($"{device}: permission denied (add yourself to the 'kvm' group or run as root)");
         }
         catch (KvmException error)
         {
-            throw new UsageException($"{KvmSystem.DevicePath}: {error.Message}");
+            throw new UsageException($"{device} is not a usable KVM device: {error.Message}");
+        }
+        catch (InvalidOperationException error)
+        {
+            throw new UsageException(error.Message);
         }
     }
 }

@@ -86,6 +86,16 @@ public sealed class CliErrorTests : IDisposable
     }
 
     [Fact]
+    public void AMissingKvmDeviceIsReported() =>
+        AssertOneLineError(MiniVmmProcess.Run(["run", "--kernel", Payload()], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["MINIVMM_KVM"] = Path.Combine(_directory, "kvm") }), "no KVM");
+
+    [Fact]
+    public void ADeviceThatIsNotKvmIsReported() =>
+        AssertOneLineError(MiniVmmProcess.Run(["run", "--kernel", Payload()], TimeSpan.FromSeconds(60),
+            new Dictionary<string, string> { ["MINIVMM_KVM"] = "/dev/null" }), "not a usable KVM device");
+
+    [Fact]
     public void HelpShowsExamples()
     {
         var result = Run("--help");

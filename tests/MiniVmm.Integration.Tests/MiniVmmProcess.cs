@@ -7,7 +7,7 @@ internal static class MiniVmmProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(IEnumerable<string> arguments, TimeSpan timeout)
+    public static Result Run(IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "minivmm.dll");
         Assert.True(File.Exists(cli), $"{cli} is missing: the integration tests reference src/MiniVmm");
@@ -19,6 +19,8 @@ internal static class MiniVmmProcess
             UseShellExecute = false,
         };
         start.ArgumentList.Add(cli);
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
         using var process = Process.Start(start)!;
