@@ -23,6 +23,9 @@ public sealed class DecompressionTests(ITestOutputHelper output)
     [InlineData("xz", "xz", "--format=xz --check=crc32 --x86 --lzma2=preset=6,pb=0 -c")]
     [InlineData("xz", "xz", "--format=xz --check=crc64 -c")]
     [InlineData("xz", "xz", "--format=xz --check=sha256 --x86 --lzma2 --block-size=100000 -c")]
+    [InlineData("xz", "xz", "--format=xz --check=crc32 --lzma2=preset=6,lc=0,lp=2,pb=0 -c")]
+    [InlineData("xz", "xz", "--format=xz --check=crc32 --lzma2=preset=1,lc=4,lp=0,pb=4,mf=hc3 -c")]
+    [InlineData("xz", "xz", "--format=xz --check=none --x86 --lzma2=preset=9e -c")]
     [InlineData("gzip", "gzip", "-n -9 -c")]
     [InlineData("zstd", "zstd", "-19 -c")]
     [InlineData("lz4", "lz4", "-l -9 -c")]
@@ -38,6 +41,24 @@ public sealed class DecompressionTests(ITestOutputHelper output)
         var payload = WithSizeTrailer(Tool(tool, arguments, vmlinux), vmlinux.Length);
         var kernel = KernelImage.Parse(BzImage(payload));
         Assert.Equal(compression, kernel.Compression);
+        Assert.Equal(vmlinux, kernel.Vmlinux.ToArray());
+    }
+
+    /// <summary>Incompressible bytes make xz emit LZMA2 "stored" chunks (control 0x01/0x02) between LZMA chunks.</summary>
+    [Fact]
+    public void XzWithIncompressibleDataUsesStoredChunks()
+    {
+        if (!HasTool("xz"))
+        {
+            output.WriteLine("SKIPPED (loudly): 'xz' is not on PATH, so LZMA2 stored chunks were not exercised");
+            return;
+        }
+        var noise = new byte[300_000];
+        new Random(11).NextBytes(noise);
+        byte[] mixed = [.. CodeLike(200_000, 4), .. noise, .. CodeLike(200_000, 5)];
+        var vmlinux = Elf(KernelBase, new TestSegment(KernelBase, mixed, (ulong)mixed.Length));
+        var compressed = Tool("xz", "--format=xz --check=crc32 --x86 --lzma2=preset=6 -c", vmlinux);
+        var kernel = KernelImage.Parse(BzImage(WithSizeTrailer(compressed, vmlinux.Length)));
         Assert.Equal(vmlinux, kernel.Vmlinux.ToArray());
     }
 

@@ -40,8 +40,8 @@ internal static class PayloadDecompressor
         }
         catch (Exception e) when (e is not BootException)
         {
-            // Library decoders throw their own types (InvalidDataException, ZstdException, SharpCompress's
-            // DataErrorException, even IndexOutOfRange on hostile input): all of it means "corrupt".
+            // Decoders throw their own types (InvalidDataException, ZstdException, LZ4 or zlib errors,
+            // even IndexOutOfRange on hostile input): all of it means "corrupt".
             throw new BootException($"{kernelName} has a corrupt {compression} payload: {FirstLine(e.Message)}", e);
         }
     }

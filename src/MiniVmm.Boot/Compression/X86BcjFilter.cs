@@ -10,7 +10,7 @@ namespace MiniVmm.Boot.Compression;
 /// the operand's top byte must be 0x00 or 0xFF (a plausible near displacement), and a recent E8/E9
 /// within the previous three bytes vetoes or shapes the conversion (the "previous mask").
 /// SharpCompress 0.50.8 ships this filter but its output is wrong on the Debian kernel (block CRC
-/// mismatch, first difference at the first CALL), so MiniVmm runs its own pass over whole blocks.
+/// mismatch from the first CALL on), so MiniVmm runs its own pass over each whole block.
 /// </summary>
 internal static class X86BcjFilter
 {

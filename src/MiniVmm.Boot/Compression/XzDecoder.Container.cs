@@ -22,7 +22,6 @@ internal static partial class XzDecoder
 
         bool x86 = false;
         uint x86Start = 0;
-        byte dictionary = 0;
         int filterCount = (flags & 3) + 1;
         for (int f = 0; f < filterCount; f++)
         {
@@ -33,16 +32,16 @@ internal static partial class XzDecoder
             var properties = header.Slice(p, (int)propertiesSize);
             p += (int)propertiesSize;
             bool last = f == filterCount - 1;
-            if (id == FilterLzma2 && last && properties.Length == 1 && properties[0] <= 40)
-            {
-                dictionary = properties[0];
-            }
-            else if (id == FilterX86 && !last && !x86 && (properties.Length == 0 || properties.Length == 4))
+            // LZMA2's one property is the dictionary size, which needs no honouring: the decoder's
+            // dictionary is the block's whole output.
+            bool lzma2 = id == FilterLzma2 && last && properties.Length == 1 && properties[0] <= 40;
+            bool bcj = id == FilterX86 && !last && !x86 && (properties.Length == 0 || properties.Length == 4);
+            if (bcj)
             {
                 x86 = true;
                 x86Start = properties.Length == 4 ? BinaryPrimitives.ReadUInt32LittleEndian(properties) : 0;
             }
-            else
+            else if (!lzma2)
             {
                 throw new InvalidDataException($"xz filter chain uses filter 0x{id:x} in an unsupported way (only x86 BCJ + LZMA2)");
             }
@@ -59,7 +58,7 @@ internal static partial class XzDecoder
         Need(input, paddedEnd, padding + checkSize);
         if (input.Slice(paddedEnd, padding).ContainsAnyExcept((byte)0))
             throw new InvalidDataException("xz block padding is not zero");
-        return new Block(dataStart, packed, unpacked, dictionary, x86, x86Start, paddedEnd + padding, headerSize + packed + checkSize);
+        return new Block(dataStart, packed, unpacked, x86, x86Start, paddedEnd + padding, headerSize + packed + checkSize);
     }
 
     private static void ReadIndexAndFooter(ReadOnlySpan<byte> input, int start, List<Block> blocks, ReadOnlySpan<byte> streamFlags)
