@@ -5,18 +5,23 @@
 #   make run     boot the default guest with its console on this terminal
 #   make test    images + every test project (KVM payloads, Linux smoke test included)
 #   make bench   benchmarks, printed as ratios against baselines measured in the same run
+#   make deps    the Debian packages the build and tests need (tools/deps.sh)
 SHELL := /bin/bash
 DOTNET ?= dotnet
 SOURCES := $(shell find src firmware -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
 
-.PHONY: build publish image run test bench clean
 
-build:
+.PHONY: deps build publish image run test bench clean
+
+deps:
+	@tools/deps.sh
+
+build: deps
 	$(DOTNET) build MiniVmm.sln -nologo -v q
 
 publish: out/minivmm
 
-out/minivmm: $(SOURCES)
+out/minivmm: $(SOURCES) | deps
 	$(DOTNET) publish src/MiniVmm/MiniVmm.csproj -c Release -r linux-x64 -nologo -v q -o out
 	@touch $@
 
@@ -26,7 +31,7 @@ image:
 run:
 	./run-guest.sh
 
-test: image
+test: deps image
 	tests/run.sh
 
 bench: publish image

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the build and the tests need (the guest images install their own).
+#   build: libwayland-dev wayland-protocols (the Wayland protocol XML the code generator reads)
+#   test:  weston (headless compositor for the display tests), xz-utils zstd lz4 gzip (the boot
+#          loader's decompressor tests cross-check against the real tools)
+# Re-running is a no-op when everything is present.
+set -euo pipefail
+
+packages=(libwayland-dev wayland-protocols weston xz-utils zstd lz4 gzip cpio)
+missing=()
+for package in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+((${#missing[@]} == 0)) && exit 0
+
+if ((EUID != 0)); then
+	echo "tools/deps.sh: missing Debian packages: ${missing[*]} (run: sudo apt-get install ${missing[*]})" >&2
+	exit 1
+fi
+echo "tools/deps.sh: installing ${missing[*]}" >&2
+export DEBIAN_FRONTEND=noninteractive
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null 2>&1 ||
+	{ apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; }
