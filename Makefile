@@ -35,7 +35,7 @@ test: deps image
 	tests/run.sh
 
 bench: publish image
-	bench/run.sh
+	BENCH_AOT=out/minivmm bench/run.sh
 
 clean:
 	rm -rf out artifacts

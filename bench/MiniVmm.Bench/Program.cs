@@ -7,8 +7,8 @@ namespace MiniVmm.Bench;
 /// <summary>
 /// The helper behind bench/run.sh. Commands (each prints one key=value line that run.sh reads):
 ///   write-payloads DIR [N...]   exit0.elf, pio-N.elf for each N (default 1000 200000), qemu-exit.bin
-///   startup --runs R [--expect-exit C] -- CMD ARGS...
-///                               runs CMD R times (after one discarded warm-up run), start to exit
+///   startup --runs R [--warmup W] [--expect-exit C] -- CMD ARGS...
+///                               runs CMD W (default 1) times unmeasured, then R times, start to exit
 ///   until-line --log FILE --timeout S [--until TEXT]... [--stop-on TEXT]... -- CMD ARGS...
 ///                               runs CMD once with stdout+stderr merged into FILE, each line prefixed
 ///                               with the milliseconds since start; kills CMD at the first line that
@@ -41,7 +41,7 @@ public static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG");
+        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG");
         return 2;
     }
 
@@ -120,9 +120,10 @@ public static class Program
     {
         var spec = ParseCommand(args);
         int runs = int.Parse(One(spec, "--runs") ?? "10", CultureInfo.InvariantCulture);
+        int warmup = int.Parse(One(spec, "--warmup") ?? "1", CultureInfo.InvariantCulture);
         int? expect = One(spec, "--expect-exit") is { } e ? int.Parse(e, CultureInfo.InvariantCulture) : null;
         var times = new List<double>();
-        for (int i = 0; i <= runs; i++)
+        for (int i = 0; i < warmup + runs; i++)
         {
             var output = new List<string>();
             var stopwatch = Stopwatch.StartNew();
@@ -142,7 +143,7 @@ public static class Program
                         Console.Error.WriteLine("  " + line);
                 return 1;
             }
-            if (i > 0) // run 0 warms the page cache
+            if (i >= warmup) // warm-up runs fill the page cache
                 times.Add(ms);
         }
         times.Sort();

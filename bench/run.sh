@@ -1,0 +1,216 @@
+#!/usr/bin/env bash
+# MiniVmm benchmarks: every figure is a RATIO against a baseline measured in the same run on the
+# same machine (a plain C KVM program, QEMU), never an absolute threshold. Prints one table.
+#
+#   bench/run.sh                 everything (~5-7 minutes on a 2-core kvm_pvm host, most of it the
+#                                two Linux boots, one run each)
+#   BENCH_BOOT=0 bench/run.sh    skip the Linux boots (~1 minute)
+#   BENCH_BOOT=reuse             report the boot logs of the last run in BENCH_OUT instead of booting
+#   BENCH_RUNS=N                 start-to-exit runs per command (default 10, median reported)
+#   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
+#   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
+#                                `make publish`) instead of publishing one into BENCH_OUT
+#
+# Baselines only (never the product): qemu-system-x86 and gcc, installed with apt-get if missing.
+# Exit status: 0 when every tool ran; 1 when a build, a baseline or MiniVmm failed to run.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+OUT=${BENCH_OUT:-$ROOT/bench/out}
+RUNS=${BENCH_RUNS:-10}
+BOOT=${BENCH_BOOT:-1}
+PIO_SMALL=1000
+PIO_LARGE=200000
+PIO_REPS=3
+BOOT_TIMEOUT=600
+BOOT_MARKER='Run /init as init process'
+mkdir -p "$OUT"
+cd "$ROOT"
+
+log() { echo "bench: $*" >&2; }
+fail() { echo "bench: FAILED: $*" >&2; exit 1; }
+
+# --- baseline tools ---------------------------------------------------------------------------
+missing=()
+command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+[[ -e /usr/share/seabios/bios-256k.bin || -e /usr/share/qemu/bios-256k.bin ]] || missing+=(seabios)
+command -v gcc >/dev/null || missing+=(gcc)
+echo '#include <linux/kvm.h>' | gcc -E - >/dev/null 2>&1 || missing+=(libc6-dev linux-libc-dev)
+[[ -x /usr/bin/time ]] || missing+=(time)
+if ((${#missing[@]})); then
+  if [[ $(id -u) != 0 ]]; then
+    fail "need ${missing[*]} (baselines only): sudo apt-get install -y --no-install-recommends ${missing[*]}"
+  fi
+  log "installing baselines: ${missing[*]}"
+  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
+    || fail "apt-get install ${missing[*]}"
+fi
+[[ -r /dev/kvm && -w /dev/kvm ]] || fail "/dev/kvm is not usable here"
+
+# --- builds -----------------------------------------------------------------------------------
+log "building (Release: bench helper, MiniVmm JIT, MiniVmm NativeAOT) ..."
+dotnet build bench/MiniVmm.Bench -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-bench.log" 2>&1 \
+  || { tail -20 "$OUT/build-bench.log" >&2; fail "dotnet build bench/MiniVmm.Bench"; }
+dotnet build src/MiniVmm -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-jit.log" 2>&1 \
+  || { tail -20 "$OUT/build-jit.log" >&2; fail "dotnet build src/MiniVmm"; }
+if [[ -n ${BENCH_AOT:-} ]]; then
+  [[ -x $BENCH_AOT ]] || fail "BENCH_AOT=$BENCH_AOT is not an executable"
+  AOT=("$(realpath "$BENCH_AOT")")
+else
+  dotnet publish src/MiniVmm -c Release -r linux-x64 -o "$OUT/aot" --artifacts-path "$OUT/art-aot" -v q -nologo >"$OUT/build-aot.log" 2>&1 \
+    || { tail -20 "$OUT/build-aot.log" >&2; fail "dotnet publish src/MiniVmm (NativeAOT)"; }
+  AOT=("$OUT/aot/minivmm")
+fi
+gcc -O2 -Wall -Wextra -o "$OUT/kvm-pio-loop" bench/kvm-pio-loop.c || fail "gcc bench/kvm-pio-loop.c"
+
+BENCH=(dotnet "$OUT/art/bin/MiniVmm.Bench/release/MiniVmm.Bench.dll")
+JIT=(dotnet "$OUT/art/bin/MiniVmm/release/minivmm.dll")
+P=$OUT/payloads
+"${BENCH[@]}" write-payloads "$P" "$PIO_SMALL" "$PIO_LARGE" >/dev/null || fail "write-payloads"
+# shellcheck disable=SC2054 # the commas are inside QEMU arguments
+QEMU_EXIT=(qemu-system-x86_64 -M microvm -enable-kvm -cpu host -m 64M -nodefaults -no-user-config
+           -display none -bios "$P/qemu-exit.bin" -device isa-debug-exit,iobase=0xf4,iosize=4)
+
+# field NAME LINE: the value of NAME=... in a key=value line
+field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
+rows=()
+row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
+
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+log "load average before: $load_start"
+
+# median: the middle value of the numbers on stdin (one per line)
+median() { sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) exit 1; print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# once EXPECTED_EXIT CMD...: wall ms of one run of CMD, start to exit (the helper checks the exit status)
+once() {
+  local expect=$1 line
+  shift
+  line=$("${BENCH[@]}" startup --runs 1 --warmup 0 --expect-exit "$expect" -- "$@") || return 1
+  field median_ms "$line"
+}
+
+# --- 1. PIO exit round trip -------------------------------------------------------------------
+# Rounds interleave the C baseline and MiniVmm so that load from elsewhere hits both alike.
+log "PIO exits: $PIO_REPS rounds of C kvm-pio-loop $PIO_LARGE, MiniVmm AOT and JIT pio-$PIO_SMALL and pio-$PIO_LARGE ..."
+once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf" >/dev/null || fail "MiniVmm AOT pio-$PIO_SMALL"
+once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf" >/dev/null || fail "MiniVmm JIT pio-$PIO_SMALL"
+: >"$OUT/pio.tsv"
+for _ in $(seq "$PIO_REPS"); do
+  c=$("$OUT/kvm-pio-loop" "$PIO_LARGE") || fail "kvm-pio-loop"
+  as=$(once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf") || fail "MiniVmm AOT pio-$PIO_SMALL"
+  al=$(once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_LARGE.elf") || fail "MiniVmm AOT pio-$PIO_LARGE"
+  js=$(once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf") || fail "MiniVmm JIT pio-$PIO_SMALL"
+  jl=$(once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_LARGE.elf") || fail "MiniVmm JIT pio-$PIO_LARGE"
+  printf '%s\t%s\t%s\t%s\t%s\n' "$(field ns_per_exit "$c")" "$as" "$al" "$js" "$jl" >>"$OUT/pio.tsv"
+done
+col() { cut -f"$1" "$OUT/pio.tsv" | median; }
+per_exit() { awk -v s="$1" -v l="$2" -v n=$((PIO_LARGE - PIO_SMALL)) 'BEGIN { printf "%.0f", (l - s) * 1e6 / n }'; }
+c_ns=$(col 1 | xargs printf '%.0f')
+aot_ns=$(per_exit "$(col 2)" "$(col 3)")
+jit_ns=$(per_exit "$(col 4)" "$(col 5)")
+row "PIO exit round trip, AOT (ns/exit)" "$aot_ns" "$c_ns (C kvm-pio-loop)" "$(ratio "$aot_ns" "$c_ns")"
+row "PIO exit round trip, JIT (ns/exit)" "$jit_ns" "$c_ns (C kvm-pio-loop)" "$(ratio "$jit_ns" "$c_ns")"
+
+# --- 2. start to exit -------------------------------------------------------------------------
+log "start-to-exit: $RUNS rounds of QEMU microvm, MiniVmm JIT, MiniVmm AOT (after one warm-up round) ..."
+: >"$OUT/startup.tsv"
+for i in $(seq 0 "$RUNS"); do
+  q=$(once 1 "${QEMU_EXIT[@]}") || fail "QEMU microvm exit image"
+  j=$(once 0 "${JIT[@]}" run --kernel "$P/exit0.elf" --memory 64M) || fail "MiniVmm JIT exit0"
+  a=$(once 0 "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M) || fail "MiniVmm AOT exit0"
+  ((i == 0)) || printf '%s\t%s\t%s\n' "$q" "$j" "$a" >>"$OUT/startup.tsv"
+done
+ms1() { xargs printf '%.1f'; }
+q_ms=$(cut -f1 "$OUT/startup.tsv" | median | ms1)
+j_ms=$(cut -f2 "$OUT/startup.tsv" | median | ms1)
+a_ms=$(cut -f3 "$OUT/startup.tsv" | median | ms1)
+row "start->exit, exit0, AOT (ms, median of $RUNS)" "$a_ms" "$q_ms (QEMU microvm)" "$(ratio "$a_ms" "$q_ms")"
+row "start->exit, exit0, JIT (ms, median of $RUNS)" "$j_ms" "$q_ms (QEMU microvm)" "$(ratio "$j_ms" "$q_ms")"
+row "start->exit, exit0, AOT vs JIT (ms)" "$a_ms" "$j_ms (MiniVmm JIT)" "$(ratio "$a_ms" "$j_ms")"
+
+# --- 3. peak RSS ------------------------------------------------------------------------------
+# rss_kib CMD...: median peak RSS (KiB) of 3 runs (QEMU's debug-exit status 1 is expected, so statuses are ignored)
+rss_kib() {
+  for _ in 1 2 3; do
+    /usr/bin/time -f 'rss=%M' -o "$OUT/time.out" "$@" </dev/null >/dev/null 2>&1 || true
+    field rss "$(cat "$OUT/time.out")"
+  done | sort -n | sed -n 2p
+}
+log "peak RSS (64M and 512M guests) ..."
+a64=$(rss_kib "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M)
+a512=$(rss_kib "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 512M)
+j64=$(rss_kib "${JIT[@]}" run --kernel "$P/exit0.elf" --memory 64M)
+Q64=("${QEMU_EXIT[@]}"); Q512=("${QEMU_EXIT[@]/64M/512M}")
+q64=$(rss_kib "${Q64[@]}")
+q512=$(rss_kib "${Q512[@]}")
+[[ -n $a64 && -n $q64 && -n $j64 ]] || fail "peak RSS measurement"
+mib() { awk -v k="$1" 'BEGIN { m = k / 1024; if (m > -0.05 && m < 0.05) m = 0; printf "%.1f", m }'; }
+row "peak RSS, exit0, 64M guest, AOT (MiB)" "$(mib "$a64")" "$(mib "$q64") (QEMU microvm)" "$(ratio "$a64" "$q64")"
+row "peak RSS, exit0, 64M guest, JIT (MiB)" "$(mib "$j64")" "$(mib "$q64") (QEMU microvm)" "$(ratio "$j64" "$q64")"
+row "peak RSS - 64 MiB guest RAM, AOT (MiB)" "$(mib $((a64 - 65536)))" "$(mib $((q64 - 65536))) (QEMU microvm)" "-"
+row "RSS growth, 64M -> 512M guest (MiB)" "$(mib $((a512 - a64)))" "$(mib $((q512 - q64))) (QEMU microvm)" "-"
+
+# --- 4. Linux boot ----------------------------------------------------------------------------
+boot_note=""
+kernel=$(images/paths.sh small-kernel)
+initrd=$(images/paths.sh initramfs)
+if [[ $BOOT == 0 ]]; then
+  boot_note="boot: skipped (BENCH_BOOT=0)"
+elif [[ ! -f $kernel || ! -f $initrd ]]; then
+  boot_note="boot: skipped, no small kernel/initramfs (run images/build.sh)"
+else
+  if [[ $BOOT != reuse ]]; then
+    # QEMU gets exactly the command line MiniVmm builds (its defaults + host workarounds + ours).
+    cmdline=$("${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M --append 'minivmm.test=1' --trace boot 2>&1 >/dev/null \
+              | sed -n 's/.*command line: //p')
+    [[ -n $cmdline ]] || fail "could not read MiniVmm's kernel command line (--trace boot)"
+    log "boot: MiniVmm AOT, small kernel to \"$BOOT_MARKER\" (one run, ~1-2 min here) ..."
+    "${BENCH[@]}" until-line --log "$OUT/boot-minivmm.log" --timeout "$BOOT_TIMEOUT" --stop-on 'KVM internal error' -- \
+      "${AOT[@]}" run --kernel "$kernel" --initrd "$initrd" --append 'minivmm.test=1' --exit-on-output "$BOOT_MARKER" \
+      >"$OUT/boot-minivmm.status" || fail "MiniVmm boot"
+    log "boot: QEMU -M pc, same kernel (bzImage), initramfs and command line (one run, ~1.5-3 min here) ..."
+    "${BENCH[@]}" until-line --log "$OUT/boot-qemu.log" --timeout "$BOOT_TIMEOUT" --until "$BOOT_MARKER" --stop-on 'KVM internal error' -- \
+      qemu-system-x86_64 -M pc -enable-kvm -cpu host -m 512M -smp 1 -nodefaults -no-user-config -display none \
+      -serial stdio -kernel "$kernel" -initrd "$initrd" -append "$cmdline" >"$OUT/boot-qemu.status" || fail "QEMU boot"
+  fi
+  mb=$(cat "$OUT/boot-minivmm.status") qb=$(cat "$OUT/boot-qemu.status")
+  common=$("${BENCH[@]}" last-common "$OUT/boot-qemu.log" "$OUT/boot-minivmm.log") || true
+  line=$(sed -n 's/.*line=//p' <<<"$common")
+  # The guest's own printk clock at that line: kernel time only (no firmware, no decompression).
+  stamp() { grep -F -- "] $line" "$1" | head -1 | sed -n 's/^[^[]*\[ *\([0-9.]*\)\].*/\1/p' | xargs -r printf '%.1f' || true; }
+  # seconds (wall, since process start) at the first log line containing TEXT; empty if none
+  first_s() { awk -F'\t' -v t="$2" 'index($2, t) { printf "%.1f", $1 / 1000; exit }' "$1"; }
+  m_line=$(awk -v v="$(field product_ms "$common")" 'BEGIN { if (v != "-") printf "%.1f", v / 1000 }')
+  q_line=$(awk -v v="$(field baseline_ms "$common")" 'BEGIN { if (v != "-") printf "%.1f", v / 1000 }')
+  m_stamp=$(stamp "$OUT/boot-minivmm.log"); q_stamp=$(stamp "$OUT/boot-qemu.log")
+  m_init=$(first_s "$OUT/boot-minivmm.log" "$BOOT_MARKER")
+  q_init=$(first_s "$OUT/boot-qemu.log" "$BOOT_MARKER")
+  q_end=$(field reason "$qb")
+  [[ $q_end == stop-on ]] && q_end="KVM internal error" || q_end="$q_end $(field exit_ms "$qb")ms"
+  row "boot to \"$BOOT_MARKER\", wall (s)" "${m_init:-not reached}" "${q_init:-not reached} (QEMU pc)" "$(ratio "$m_init" "$q_init")"
+  row "boot to last line both reach, wall (s)" "$m_line" "$q_line (QEMU pc)" "$(ratio "$m_line" "$q_line")"
+  row "  same line, guest printk clock (s)" "$m_stamp" "$q_stamp (QEMU pc)" "$(ratio "$m_stamp" "$q_stamp")"
+  m_end=$(field reason "$mb")
+  [[ $m_end == exit && $(field exit_code "$mb") == 0 ]] && m_end="--exit-on-output" || m_end="$m_end, exit $(field exit_code "$mb")"
+  boot_note="boot: ONE run each (about 1-3 minutes per boot here); last line both reached: \"$line\"; MiniVmm stopped by: $m_end; QEMU stopped by: $q_end
+boot: printk clock = the guest's own timestamp on that line (kernel time only: no firmware, no decompression; QEMU -kernel bzImage decompresses in the guest, MiniVmm unpacks it in-process)"
+fi
+
+# --- table ------------------------------------------------------------------------------------
+if [[ -d /sys/module/kvm_pvm ]]; then
+  host="kvm_pvm (software KVM: guest kernel code interpreted; timings are not hardware-KVM figures)"
+else
+  host="hardware KVM"
+  for module in kvm_intel kvm_amd; do [[ -d /sys/module/$module ]] && host="hardware KVM ($module)"; done
+fi
+echo
+echo "MiniVmm bench: ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm)"
+echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); $(qemu-system-x86_64 --version | head -1 | sed 's/ *Copyright.*//')"
+printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
+printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
+printf '%s\n' "${rows[@]}"
+echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_LARGE-exit loop; MiniVmm = (wall of pio-$PIO_LARGE - wall of pio-$PIO_SMALL) / $((PIO_LARGE - PIO_SMALL)); both run 'out dx,al; dec ecx; jnz' in 64-bit mode"
+echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
+echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
+echo "$boot_note"
