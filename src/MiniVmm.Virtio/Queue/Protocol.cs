@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MiniVmm.Memory;
 
 namespace MiniVmm.Virtio.Queue;
 
@@ -69,4 +70,4 @@ public struct VirtqUsedElem
 }
 
 /// <summary>One guest buffer of a chain: already checked to lie inside one guest-memory region.</summary>
-public readonly record struct GuestBuffer(MiniVmm.Memory.GuestAddress Address, uint Length);
+public readonly record struct GuestBuffer(GuestAddress Address, uint Length);

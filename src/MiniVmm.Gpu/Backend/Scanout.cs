@@ -1,0 +1,55 @@
+using MiniVmm.Gpu.Protocol;
+
+namespace MiniVmm.Gpu.Backend;
+
+/// <summary>
+/// One display head. Its state (resource, rectangle) is guarded by the backend lock, which
+/// <see cref="Capture"/> takes, so a screenshot can be taken from any thread.
+/// </summary>
+public sealed class Scanout
+{
+    private readonly Lock _backendLock;
+
+    internal Scanout(int id, Lock backendLock)
+    {
+        Id = id;
+        _backendLock = backendLock;
+    }
+
+    public int Id { get; }
+
+    // Guarded by _backendLock.
+    internal Resource2D? Resource { get; set; }
+    internal VirtioGpuRect Rect { get; set; }
+
+    public bool IsEnabled
+    {
+        get
+        {
+            lock (_backendLock)
+                return Resource is not null;
+        }
+    }
+
+    /// <summary>
+    /// The scanout's current pixels (its rectangle of the resource, as last transferred), converted to tightly
+    /// packed 8-bit RGBA (or BGRA); null when the scanout is disabled.
+    /// </summary>
+    public ScanoutImage? Capture(PixelOrder order = PixelOrder.Rgba)
+    {
+        lock (_backendLock)
+        {
+            if (Resource is not { } resource)
+                return null;
+            var r = Rect;
+            int width = (int)r.Width, height = (int)r.Height;
+            var pixels = new byte[width * height * PixelFormats.BytesPerPixel];
+            int start = (int)r.Y * resource.Stride + (int)r.X * PixelFormats.BytesPerPixel;
+            PixelFormats.Convert(resource.Pixels.AsSpan(start), resource.Stride, width, height, resource.Format, pixels, order);
+            return new ScanoutImage(width, height, pixels, order);
+        }
+    }
+}
+
+/// <summary>A captured frame: tightly packed 4-byte pixels in <see cref="Order"/>.</summary>
+public sealed record ScanoutImage(int Width, int Height, byte[] Pixels, PixelOrder Order);

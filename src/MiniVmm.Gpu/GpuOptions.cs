@@ -1,0 +1,108 @@
+using System.Globalization;
+using MiniVmm.Gpu.Protocol;
+
+namespace MiniVmm.Gpu;
+
+/// <summary>
+/// virtio-gpu settings. <see cref="Parse"/> reads the CLI form "width=1024,height=768,edid=on,scanouts=1".
+/// Width and height are capped at 4095 because EDID's detailed timing descriptor has 12-bit fields.
+/// </summary>
+public sealed record GpuOptions
+{
+    public const int MinDimension = 16;
+    public const int MaxDimension = 4095;
+
+    public int Width { get; init; } = 1024;
+    public int Height { get; init; } = 768;
+
+    /// <summary>Offer VIRTIO_GPU_F_EDID and answer GET_EDID.</summary>
+    public bool Edid { get; init; } = true;
+
+    /// <summary>num_scanouts in the config space (1..16); scanout 0 is the one reported enabled.</summary>
+    public int Scanouts { get; init; } = 1;
+
+    /// <summary>Cap on host memory held by all 2D resources together; above it CREATE_2D answers ERR_OUT_OF_MEMORY.</summary>
+    public long MaxHostMemoryBytes { get; init; } = 256L << 20;
+
+    /// <summary>Why these options are unusable, or null when they are fine.</summary>
+    public string? Check()
+    {
+        if (Width is < MinDimension or > MaxDimension)
+            return $"gpu width {Width} is out of range ({MinDimension}..{MaxDimension})";
+        if (Height is < MinDimension or > MaxDimension)
+            return $"gpu height {Height} is out of range ({MinDimension}..{MaxDimension})";
+        if (Scanouts is < 1 or > VirtioGpuConstants.VIRTIO_GPU_MAX_SCANOUTS)
+            return $"gpu scanouts {Scanouts} is out of range (1..{VirtioGpuConstants.VIRTIO_GPU_MAX_SCANOUTS})";
+        if (MaxHostMemoryBytes <= 0)
+            return "gpu host memory cap must be positive";
+        return null;
+    }
+
+    /// <summary>Parses "key=value" pairs separated by commas; an empty string gives the defaults.</summary>
+    public static bool TryParse(string text, out GpuOptions options, out string? error)
+    {
+        var result = new GpuOptions();
+        options = result;
+        error = null;
+        var seen = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            int equals = part.IndexOf('=', StringComparison.Ordinal);
+            if (equals <= 0)
+            {
+                error = $"gpu option '{part}' is not of the form key=value";
+                return false;
+            }
+            string key = part[..equals].Trim().ToLowerInvariant();
+            string value = part[(equals + 1)..].Trim();
+            if (!seen.Add(key))
+            {
+                error = $"gpu option '{key}' is given twice";
+                return false;
+            }
+            int number = 0;
+            bool flag = false;
+            error = key switch
+            {
+                "width" or "height" or "scanouts" => ParseInt(key, value, out number),
+                "edid" => ParseSwitch(key, value, out flag),
+                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts)",
+            };
+            if (error is not null)
+                return false;
+            result = key switch
+            {
+                "width" => result with { Width = number },
+                "height" => result with { Height = number },
+                "scanouts" => result with { Scanouts = number },
+                _ => result with { Edid = flag },
+            };
+        }
+        error = result.Check();
+        options = result;
+        return error is null;
+    }
+
+    public static GpuOptions Parse(string text) =>
+        TryParse(text, out var options, out string? error) ? options : throw new FormatException(error);
+
+    private static string? ParseInt(string key, string value, out int parsed) =>
+        int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out parsed)
+            ? null
+            : $"gpu option {key}='{value}' is not a decimal number";
+
+    private static string? ParseSwitch(string key, string value, out bool parsed)
+    {
+        parsed = false;
+        switch (value.ToLowerInvariant())
+        {
+            case "on" or "true" or "1" or "yes":
+                parsed = true;
+                return null;
+            case "off" or "false" or "0" or "no":
+                return null;
+            default:
+                return $"gpu option {key}='{value}' must be on or off";
+        }
+    }
+}

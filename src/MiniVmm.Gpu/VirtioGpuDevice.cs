@@ -1,0 +1,175 @@
+using MiniVmm.Gpu.Backend;
+using MiniVmm.Gpu.Frontend;
+using MiniVmm.Gpu.Protocol;
+using MiniVmm.Virtio;
+using MiniVmm.Virtio.Queue;
+
+namespace MiniVmm.Gpu;
+
+/// <summary>
+/// virtio-gpu (device type 16): the virtio side (features, config space, queues, interrupts) over the
+/// frontend (decode, fences, encode) and the 2D backend (resources, scanouts). Two queues: controlq and
+/// cursorq. A chain the queue rejects is a driver bug: the head is returned with used.len = 0, the device
+/// asks for NEEDS_RESET, and keeps serving what follows.
+/// Threading: <see cref="_lock"/> guards the activation state (<see cref="_queues"/>, <see cref="_interrupt"/>,
+/// <see cref="_negotiatedFeatures"/>) and serialises queue processing; events_read is an Interlocked field so
+/// config reads never wait for a batch; the backend has its own lock for screenshots.
+/// </summary>
+public sealed class VirtioGpuDevice : IVirtioDevice
+{
+    private readonly Lock _lock = new();
+    private readonly GpuOptions _options;
+    private readonly Gpu2DBackend _backend;
+    private readonly GpuFrontend _frontend;
+    private readonly Action<string>? _tracer;
+    private Virtqueue?[] _queues = []; // guarded by _lock
+    private IVirtioInterrupt? _interrupt; // guarded by _lock
+    private ulong _negotiatedFeatures; // guarded by _lock
+    private int _eventsRead; // Interlocked: VIRTIO_GPU_EVENT_* bits the driver has not cleared
+
+    /// <param name="tracer">For --trace gpu: called with one line per command (decoded fields and response).</param>
+    public VirtioGpuDevice(GpuOptions options, IScanoutSink? sink = null, Action<string>? tracer = null)
+    {
+        _options = options;
+        _backend = new Gpu2DBackend(options, sink);
+        _tracer = tracer;
+        _frontend = new GpuFrontend(_backend, tracer);
+    }
+
+    public uint DeviceType => VirtioGpuConstants.VIRTIO_ID_GPU;
+
+    /// <summary>
+    /// EDID only, for now. When contexts land, add VIRTIO_GPU_F_VIRGL | VIRTIO_GPU_F_CONTEXT_INIT (Linux needs
+    /// VIRGL for any context, cross-domain included), VIRTIO_GPU_F_RESOURCE_BLOB and, once ASSIGN_UUID is
+    /// answered, VIRTIO_GPU_F_RESOURCE_UUID. Offer nothing that is not implemented.
+    /// </summary>
+    public ulong DeviceFeatures => _options.Edid ? 1UL << VirtioGpuConstants.VIRTIO_GPU_F_EDID : 0;
+
+    /// <summary>controlq 256 (Linux keeps one entry per in-flight command), cursorq 16.</summary>
+    public IReadOnlyList<ushort> QueueMaxSizes { get; } = [256, 16];
+
+    /// <summary>The scanouts, for screenshots: <c>device.Scanouts[0].Capture()</c>.</summary>
+    public IReadOnlyList<Scanout> Scanouts => _backend.Scanouts;
+
+    public Gpu2DBackend Backend => _backend;
+
+    public ulong NegotiatedFeatures
+    {
+        get
+        {
+            lock (_lock)
+                return _negotiatedFeatures;
+        }
+    }
+
+    public void ReadConfig(uint offset, Span<byte> data)
+    {
+        Span<byte> config = stackalloc byte[16];
+        BitConverter.TryWriteBytes(config[0..4], (uint)Volatile.Read(ref _eventsRead));
+        BitConverter.TryWriteBytes(config[4..8], 0u); // events_clear reads as 0
+        BitConverter.TryWriteBytes(config[8..12], (uint)_options.Scanouts);
+        BitConverter.TryWriteBytes(config[12..16], 0u); // num_capsets: no contexts yet
+        data.Clear();
+        if (offset < config.Length)
+        {
+            var available = config[(int)offset..];
+            available[..Math.Min(available.Length, data.Length)].CopyTo(data);
+        }
+    }
+
+    /// <summary>Only events_clear (offset 4) is writable: each 1 bit clears that bit of events_read.</summary>
+    public void WriteConfig(uint offset, ReadOnlySpan<byte> data)
+    {
+        uint clear = 0;
+        for (int i = 0; i < data.Length; i++)
+        {
+            ulong byteOffset = offset + (ulong)i;
+            if (byteOffset is >= 4 and < 8)
+                clear |= (uint)data[i] << (int)((byteOffset - 4) * 8);
+        }
+        if (clear != 0)
+            Interlocked.And(ref _eventsRead, (int)~clear);
+    }
+
+    /// <summary>Tells the driver the display changed (it re-reads EDID and display info).</summary>
+    public void NotifyDisplayChanged()
+    {
+        Interlocked.Or(ref _eventsRead, (int)VirtioGpuConstants.VIRTIO_GPU_EVENT_DISPLAY);
+        IVirtioInterrupt? interrupt;
+        lock (_lock)
+            interrupt = _interrupt;
+        interrupt?.SignalConfigChange();
+    }
+
+    public void Activate(VirtioActivation activation)
+    {
+        lock (_lock)
+        {
+            _negotiatedFeatures = activation.NegotiatedFeatures;
+            _queues = [.. activation.Queues.Take(QueueMaxSizes.Count)];
+            _interrupt = activation.Interrupt;
+        }
+    }
+
+    public void Reset()
+    {
+        lock (_lock)
+        {
+            _queues = [];
+            _interrupt = null;
+            _negotiatedFeatures = 0;
+            Volatile.Write(ref _eventsRead, 0);
+            _backend.Reset();
+        }
+    }
+
+    public void QueueNotify(int queueIndex)
+    {
+        lock (_lock)
+        {
+            if (queueIndex < 0 || queueIndex >= _queues.Length || _queues[queueIndex] is not { } queue || _interrupt is null)
+                return;
+            ServeLocked(queue, queueIndex, _interrupt);
+        }
+    }
+
+    private void ServeLocked(Virtqueue queue, int queueIndex, IVirtioInterrupt interrupt)
+    {
+        bool returned = false;
+        while (true)
+        {
+            var pop = queue.TryPop();
+            if (pop.Status == PopStatus.Empty)
+                break;
+            if (pop.Status == PopStatus.Error)
+            {
+                _tracer?.Invoke($"queue {queueIndex}: {pop.Error}");
+                interrupt.SignalNeedsReset($"virtio-gpu queue {queueIndex}: {pop.Error.Message}");
+                if (pop.Head is { } head)
+                {
+                    if (!ReturnLocked(queue, queueIndex, head, 0, interrupt))
+                        break;
+                    returned = true;
+                }
+                if (pop.Error.Kind is QueueErrorKind.AvailIndexAhead or QueueErrorKind.RingInaccessible)
+                    break; // nothing more can be trusted until the driver fixes its index
+                continue;
+            }
+            var chain = pop.Chain!;
+            uint written = _frontend.Process(chain, queueIndex);
+            if (!ReturnLocked(queue, queueIndex, chain.HeadIndex, written, interrupt))
+                break;
+            returned = true;
+        }
+        if (returned && queue.NeedsNotification())
+            interrupt.SignalQueue(queueIndex);
+    }
+
+    private static bool ReturnLocked(Virtqueue queue, int queueIndex, ushort head, uint written, IVirtioInterrupt interrupt)
+    {
+        if (queue.AddUsed(head, written))
+            return true;
+        interrupt.SignalNeedsReset($"virtio-gpu queue {queueIndex}: the used ring is no longer in guest memory");
+        return false;
+    }
+}

@@ -1,0 +1,45 @@
+namespace MiniVmm.Gpu.Tests;
+
+public sealed class GpuOptionsTests
+{
+    [Fact]
+    public void EmptyTextGivesDefaults()
+    {
+        Assert.True(GpuOptions.TryParse("", out var options, out string? error), error);
+        Assert.Equal(new GpuOptions(), options);
+        Assert.Equal(1024, options.Width);
+        Assert.Equal(768, options.Height);
+        Assert.True(options.Edid);
+        Assert.Equal(1, options.Scanouts);
+    }
+
+    [Fact]
+    public void AllKeysParse()
+    {
+        var options = GpuOptions.Parse(" width=1920 , height=1080,edid=off,scanouts=2");
+        Assert.Equal(new GpuOptions { Width = 1920, Height = 1080, Edid = false, Scanouts = 2 }, options);
+        Assert.True(GpuOptions.Parse("edid=ON").Edid);
+    }
+
+    [Theory]
+    [InlineData("depth=24", "gpu option 'depth' is unknown (expected width, height, edid, scanouts)")]
+    [InlineData("width", "gpu option 'width' is not of the form key=value")]
+    [InlineData("width=abc", "gpu option width='abc' is not a decimal number")]
+    [InlineData("width=-5", "gpu option width='-5' is not a decimal number")]
+    [InlineData("edid=maybe", "gpu option edid='maybe' must be on or off")]
+    [InlineData("width=800,width=640", "gpu option 'width' is given twice")]
+    [InlineData("width=8", "gpu width 8 is out of range (16..4095)")]
+    [InlineData("height=5000", "gpu height 5000 is out of range (16..4095)")]
+    [InlineData("scanouts=17", "gpu scanouts 17 is out of range (1..16)")]
+    [InlineData("scanouts=0", "gpu scanouts 0 is out of range (1..16)")]
+    public void BadTextGivesAClearError(string text, string expected)
+    {
+        Assert.False(GpuOptions.TryParse(text, out _, out string? error));
+        Assert.Equal(expected, error);
+        Assert.Equal(expected, Assert.Throws<FormatException>(() => GpuOptions.Parse(text)).Message);
+    }
+
+    [Fact]
+    public void DeviceRejectsUncheckedOptions() =>
+        Assert.Throws<ArgumentException>(() => new VirtioGpuDevice(new GpuOptions { Width = 0 }));
+}
