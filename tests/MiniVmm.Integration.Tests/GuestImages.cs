@@ -1,22 +1,15 @@
 using System.Diagnostics;
+using System.Reflection;
 
 namespace MiniVmm.Integration.Tests;
 
 /// <summary>Finds the guest images that images/build.sh made (via images/paths.sh, so the cache logic lives in one place).</summary>
 internal static class GuestImages
 {
-    public static string RepositoryRoot
-    {
-        get
-        {
-            for (var directory = new DirectoryInfo(AppContext.BaseDirectory); directory is not null; directory = directory.Parent)
-            {
-                if (File.Exists(Path.Combine(directory.FullName, "MiniVmm.sln")))
-                    return directory.FullName;
-            }
-            throw new InvalidOperationException("cannot find MiniVmm.sln above " + AppContext.BaseDirectory);
-        }
-    }
+    /// <summary>The checkout this test assembly was built from (recorded at build time by the .csproj).</summary>
+    public static string RepositoryRoot =>
+        typeof(GuestImages).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(attribute => attribute.Key == "RepositoryRoot").Value!;
 
     /// <summary>The path of an image; fails the test loudly when it has not been built.</summary>
     public static string Require(string name)
