@@ -4,6 +4,11 @@ using MiniVmm.Kvm;
 using MiniVmm.Machine.Console;
 using MiniVmm.Machine.Cpu;
 using MiniVmm.Machine.Devices;
+using MiniVmm.Machine.Pci;
+using MiniVmm.Gpu;
+using MiniVmm.Gpu.Backend;
+using MiniVmm.Virtio;
+using MiniVmm.Virtio.Transport;
 
 namespace MiniVmm.Machine;
 
@@ -27,8 +32,12 @@ public static class LinuxMachine
         string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility);
 
         using var machine = VirtualMachine.Create(options.MemorySize, options.Cpus, cpuid, options.Tracer, options.KvmDevice);
+        using var events = new EventLoop("devices", error => machine.RequestStop(new StopReason(ExitCodes.HostFailure, $"device event loop: {error}")));
+        using var pci = new PciRoot(machine);
+        var gpu = options.Gpu is { } gpuOptions ? AddGpu(pci, machine, events, gpuOptions, options) : null;
+        using var gpuTransport = gpu?.Transport;
         var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
-            new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null });
+            new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null, PciInterruptRoutes = pci.InterruptRoutes });
         TraceBoot(options, boot, commandLine);
         machine.SetBootState(boot);
 
@@ -49,11 +58,60 @@ public static class LinuxMachine
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal(machine, 130, "SIGINT"));
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(machine, 143, "SIGTERM"));
 
+        using var screenshot = gpu is null ? null
+            : PosixSignalRegistration.Create((PosixSignal)SigUsr1, context => SaveScreenshotOnSignal(context, gpu.Device, options, diagnostics));
         console.Start(uart);
+        events.Start();
         var reason = machine.Run();
+        events.Stop();
         console.Flush();
+        if (gpu is not null && options.ScreenshotOnExit is { } path)
+            SaveScreenshot(gpu.Device, path, diagnostics);
         ReportEmulation(machine, options.Tracer, diagnostics);
         return reason;
+    }
+
+    private sealed record GpuParts(VirtioGpuDevice Device, VirtioPciDevice Transport);
+
+    /// <summary>The virtio-gpu device on PCI, its scanout going to the display (or nowhere when headless).</summary>
+    private static GpuParts AddGpu(PciRoot pci, VirtualMachine machine, EventLoop events, GpuOptions gpuOptions, LinuxMachineOptions options)
+    {
+        var tracer = options.Tracer;
+        Action<string>? trace = tracer.IsEnabled(TraceCategories.Gpu) ? line => tracer.Write(TraceCategories.Gpu, line) : null;
+        var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace);
+        var transport = new VirtioPciDevice(device, machine.Memory, events);
+        pci.Add(transport);
+        return new GpuParts(device, transport);
+    }
+
+    private const int SigUsr1 = 10;
+    private static int _screenshotCount;
+
+    /// <summary>SIGUSR1 dumps the scanout to screenshot-PID-N.png (next to --screenshot-on-exit, else the working directory).</summary>
+    private static void SaveScreenshotOnSignal(PosixSignalContext context, VirtioGpuDevice gpu, LinuxMachineOptions options, TextWriter diagnostics)
+    {
+        context.Cancel = true;
+        string directory = Path.GetDirectoryName(Path.GetFullPath(options.ScreenshotOnExit ?? "x")) ?? ".";
+        string path = Path.Combine(directory, $"screenshot-{Environment.ProcessId}-{Interlocked.Increment(ref _screenshotCount)}.png");
+        SaveScreenshot(gpu, path, diagnostics);
+    }
+
+    private static void SaveScreenshot(VirtioGpuDevice gpu, string path, TextWriter diagnostics)
+    {
+        try
+        {
+            diagnostics.WriteLine(PngWriter.TryWriteScreenshot(gpu.Scanouts[0], path)
+                ? $"minivmm: screenshot of scanout 0 written to {path}"
+                : "minivmm: no screenshot: the guest has not set up scanout 0");
+        }
+        catch (IOException error)
+        {
+            diagnostics.WriteLine($"minivmm: screenshot to {path} failed: {error.Message}");
+        }
+        catch (UnauthorizedAccessException error)
+        {
+            diagnostics.WriteLine($"minivmm: screenshot to {path} failed: {error.Message}");
+        }
     }
 
     private static SerialConsole OpenConsole(LinuxMachineOptions options, VirtualMachine machine)

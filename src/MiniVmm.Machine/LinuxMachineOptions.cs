@@ -1,4 +1,5 @@
 using MiniVmm.Boot;
+using MiniVmm.Gpu;
 
 namespace MiniVmm.Machine;
 
@@ -37,6 +38,12 @@ public sealed class LinuxMachineOptions
     public bool HostCompatibility { get; init; }
     /// <summary>The KVM device node (MINIVMM_KVM overrides /dev/kvm, e.g. for a nested setup's device).</summary>
     public string KvmDevice { get; init; } = Kvm.KvmSystem.DevicePath;
+    /// <summary>The virtio-gpu device's options; null leaves the machine without a GPU.</summary>
+    public GpuOptions? Gpu { get; init; } = new();
+    /// <summary>Where the scanout is shown; null runs headless.</summary>
+    public IDisplay? Display { get; init; }
+    /// <summary>Write the scanout as PNG here when the machine stops.</summary>
+    public string? ScreenshotOnExit { get; init; }
     /// <summary>Console input; null means the process's stdin.</summary>
     public Stream? Input { get; init; }
     /// <summary>Console output for <see cref="SerialTargetKind.Stdio"/>; null means the process's stdout.</summary>

@@ -15,6 +15,8 @@ public enum TraceCategories
     Emulation = 1 << 3,
     /// <summary>Boot layout: where the kernel, initrd, zero page and tables went.</summary>
     Boot = 1 << 4,
+    /// <summary>Every virtio-gpu command with its decoded fields and the response.</summary>
+    Gpu = 1 << 5,
 }
 
 /// <summary>A thread-safe sink for trace lines (stderr by default) that is a no-op for disabled categories.</summary>
@@ -43,11 +45,11 @@ public sealed class Tracer(TraceCategories enabled, TextWriter output)
         foreach (var name in names.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             if (name == "all")
-                result |= TraceCategories.Exits | TraceCategories.Pio | TraceCategories.Mmio | TraceCategories.Emulation | TraceCategories.Boot;
+                result |= TraceCategories.Exits | TraceCategories.Pio | TraceCategories.Mmio | TraceCategories.Emulation | TraceCategories.Boot | TraceCategories.Gpu;
             else if (Enum.TryParse<TraceCategories>(name, ignoreCase: true, out var category) && category != TraceCategories.None && !int.TryParse(name, out _))
                 result |= category;
             else
-                throw new ArgumentException($"unknown trace category '{name}' (known: exits, pio, mmio, emulation, boot, all)");
+                throw new ArgumentException($"unknown trace category '{name}' (known: exits, pio, mmio, emulation, boot, gpu, all)");
         }
         return result;
     }

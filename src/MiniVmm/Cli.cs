@@ -44,7 +44,9 @@ public static class Cli
         try
         {
             var machineOptions = options.Bind(parseResult);
-            var reason = LinuxMachine.Run(machineOptions, Console.Error);
+            StopReason reason;
+            using (machineOptions.Display)
+                reason = LinuxMachine.Run(machineOptions, Console.Error);
             if (reason.ExitCode != ExitCodes.GuestPowerOff || options.Verbose(parseResult))
                 Console.Error.WriteLine($"minivmm: {reason.Description.TrimEnd()}");
             return reason.ExitCode;

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using MiniVmm.Boot;
+using MiniVmm.Gpu;
 using MiniVmm.Kvm;
 using MiniVmm.Machine;
 
@@ -19,11 +20,15 @@ internal sealed class RunOptions
     private readonly Option<string[]> _exitOn = new("--exit-on-output") { Description = "Stop with exit code 0 once the console prints this text (repeatable)." };
     private readonly Option<int?> _timeout = new("--timeout") { Description = "Stop with exit code 124 after this many seconds." };
     private readonly Option<bool> _noHostCompat = new("--no-host-compat") { Description = "On software (kvm_pvm) KVM hosts, do not add the kernel arguments that avoid instructions it cannot emulate." };
+    private readonly Option<string> _gpu = new("--gpu") { Description = "virtio-gpu: width=W,height=H,edid=on|off,scanouts=N, or off.", DefaultValueFactory = _ => "" };
+    private readonly Option<string> _display = new("--display") { Description = "Show the scanout: wayland (a window on the host compositor), none (headless), or auto (wayland when a compositor socket exists).", DefaultValueFactory = _ => "auto" };
+    private readonly Option<string?> _waylandSocket = new("--wayland-socket") { Description = "The host compositor's socket (default $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY)." };
+    private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 writes one at any time)." };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _verbose })
+        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _verbose })
             command.Options.Add(option);
     }
 
@@ -72,6 +77,12 @@ internal sealed class RunOptions
                 throw new UsageException($"--cpuid-hide: unknown feature '{name}'");
         }
 
+        GpuOptions? gpu = ParseGpu(result.GetValue(_gpu)!);
+        string? screenshot = result.GetValue(_screenshot);
+        if (screenshot is not null && gpu is null)
+            throw new UsageException("--screenshot-on-exit needs the GPU (drop --gpu off)");
+        var display = gpu is null ? DisplayChoice.None : DisplayChoice.Parse(result.GetValue(_display)!, result.GetValue(_waylandSocket));
+
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
         string kvmDevice = Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
@@ -91,7 +102,19 @@ internal sealed class RunOptions
             Timeout = timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
             HostCompatibility = !result.GetValue(_noHostCompat) && KvmSystem.IsPvmHost,
             KvmDevice = kvmDevice,
+            Gpu = gpu,
+            Display = display.Open(),
+            ScreenshotOnExit = screenshot,
         };
+    }
+
+    private static GpuOptions? ParseGpu(string text)
+    {
+        if (text == "off")
+            return null;
+        if (text.Length == 0)
+            return new GpuOptions();
+        return GpuOptions.TryParse(text, out var options, out string? error) ? options : throw new UsageException($"--gpu: {error}");
     }
 
     private static KernelImage LoadKernel(string path)

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Text;
 
 namespace MiniVmm.Integration.Tests;
 
@@ -7,7 +8,9 @@ internal static class MiniVmmProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
 
-    public static Result Run(IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null)
+    /// <param name="onConsoleLine">Called with each console (stdout) line as it arrives, while the VM still runs.</param>
+    public static Result Run(IEnumerable<string> arguments, TimeSpan timeout, IReadOnlyDictionary<string, string>? environment = null,
+        Action<string>? onConsoleLine = null)
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "minivmm.dll");
         Assert.True(File.Exists(cli), $"{cli} is missing: the integration tests reference src/MiniVmm");
@@ -19,22 +22,40 @@ internal static class MiniVmmProcess
             UseShellExecute = false,
         };
         start.ArgumentList.Add(cli);
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-            start.Environment[name] = value;
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
-        using var process = Process.Start(start)!;
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+            start.Environment[name] = value;
+
+        var stdout = new StringBuilder();
+        var stderr = new StringBuilder();
+        using var process = new Process { StartInfo = start };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is null)
+                return;
+            lock (stdout)
+                stdout.Append(e.Data).Append('\n');
+            onConsoleLine?.Invoke(e.Data);
+        };
+        process.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+                lock (stderr)
+                    stderr.Append(e.Data).Append('\n');
+        };
+        process.Start();
         process.StandardInput.Close();
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
         if (!process.WaitForExit(timeout))
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            Assert.Fail($"minivmm did not finish within {timeout.TotalSeconds:0} s; console so far:\n{Tail(stdout.Result)}\nstderr:\n{stderr.Result}");
+            Assert.Fail($"minivmm did not finish within {timeout.TotalSeconds:0} s; console so far:\n{Tail(stdout.ToString())}\nstderr:\n{stderr}");
         }
-        process.WaitForExit();
-        return new Result(process.ExitCode, stdout.Result, stderr.Result);
+        process.WaitForExit(); // drains the asynchronous readers
+        return new Result(process.ExitCode, stdout.ToString(), stderr.ToString());
     }
 
     public static string Tail(string text, int lines = 40) =>

@@ -1,0 +1,54 @@
+using MiniVmm.Machine;
+using MiniVmm.Machine.Display;
+using MiniVmm.Wayland;
+
+namespace MiniVmm;
+
+/// <summary>--display and --wayland-socket, resolved to a display the machine can use (or none).</summary>
+internal sealed record DisplayChoice(string Kind, string? SocketPath, bool Automatic = false)
+{
+    public static DisplayChoice None { get; } = new("none", null);
+
+    public static DisplayChoice Parse(string kind, string? socket)
+    {
+        string? path = socket ?? DefaultSocket();
+        return kind switch
+        {
+            "none" => None,
+            "wayland" when path is null => throw new UsageException("--display wayland: no compositor socket (set WAYLAND_DISPLAY and XDG_RUNTIME_DIR, or give --wayland-socket PATH)"),
+            "wayland" => new DisplayChoice("wayland", path),
+            "auto" => path is not null && File.Exists(path) ? new DisplayChoice("wayland", path, Automatic: true) : None,
+            _ => throw new UsageException($"--display '{kind}' is not one of wayland, none, auto"),
+        };
+    }
+
+    /// <summary>$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY, as libwayland resolves it (an absolute WAYLAND_DISPLAY is used as is).</summary>
+    private static string? DefaultSocket()
+    {
+        string? display = Environment.GetEnvironmentVariable("WAYLAND_DISPLAY");
+        if (display is { Length: > 0 } && Path.IsPathRooted(display))
+            return display;
+        string? runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
+        return runtime is { Length: > 0 } ? Path.Combine(runtime, display is { Length: > 0 } ? display : "wayland-0") : null;
+    }
+
+    /// <summary>Opens the window; an unreachable compositor is bad input (one line, exit 2).</summary>
+    public IDisplay? Open()
+    {
+        if (Kind != "wayland")
+            return null;
+        try
+        {
+            return WaylandDisplay.Open(SocketPath!, Console.Error);
+        }
+        catch (WaylandException error) when (Automatic)
+        {
+            Console.Error.WriteLine($"minivmm: {error.Message}; running headless");
+            return null;
+        }
+        catch (WaylandException error)
+        {
+            throw new UsageException($"{error.Message} (use --display none to run headless)");
+        }
+    }
+}

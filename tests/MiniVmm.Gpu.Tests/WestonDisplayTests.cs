@@ -1,0 +1,54 @@
+using MiniVmm.Gpu.Protocol;
+using MiniVmm.Machine.Display;
+using MiniVmm.Wayland.Tests.Support;
+using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
+
+namespace MiniVmm.Gpu.Tests;
+
+/// <summary>
+/// The whole 2D display path against a real Weston (headless): the harness plays the guest driver
+/// (CREATE_2D, ATTACH_BACKING, TRANSFER_TO_HOST_2D, SET_SCANOUT, RESOURCE_FLUSH), the device hands
+/// the frame to the Wayland window, and the test reads the pixels back from Weston's screenshot.
+/// </summary>
+[Collection("Weston")]
+public sealed class WestonDisplayTests
+{
+    private const uint Width = 200, Height = 120;
+    private static readonly (byte R, byte G, byte B) Marker = (0xFF, 0x00, 0xFF);
+    private static readonly (byte R, byte G, byte B)[] Quadrant = [(0xE0, 0x20, 0x20), (0x20, 0xC0, 0x30), (0x20, 0x40, 0xE0), (0xF0, 0xF0, 0xF0)];
+
+    private static (byte R, byte G, byte B) Expected(uint x, uint y) =>
+        x < 4 && y < 4 ? Marker : Quadrant[(y < Height / 2 ? 0 : 2) + (x < Width / 2 ? 0 : 1)];
+
+    [Fact]
+    public void AGuestFramebufferAppearsInWestonsScreenshot()
+    {
+        using var weston = WestonCompositor.Start(640, 480);
+        using var display = WaylandDisplay.Open(weston.SocketPath);
+        using var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height }, sink: display);
+
+        var pages = h.CreateBackedResource(2, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
+        var bytes = new byte[Width * Height * 4];
+        for (uint y = 0; y < Height; y++)
+            for (uint x = 0; x < Width; x++)
+            {
+                var (r, g, b) = Expected(x, y);
+                int at = (int)((y * Width + x) * 4);
+                (bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) = (b, g, r, 0);
+            }
+        h.Memory.Write(pages, bytes);
+        Assert.Equal(RESP_OK_NODATA, h.Transfer(2, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
+        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Flush(2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        Assert.True(display.Window.Roundtrip(TimeSpan.FromSeconds(5)), "the compositor did not answer");
+
+        var shot = weston.TakeScreenshot();
+        var origin = shot.Find(Marker);
+        Assert.True(origin is not null, $"the guest's frame (magenta marker) is not in Weston's screenshot; window {display.Window.State} {display.Window.StateReason}; trace: {string.Join(" | ", h.Trace)}");
+        foreach (var (x, y) in new (uint, uint)[] { (10, 10), (150, 20), (30, 100), (190, 110), (99, 59), (100, 60) })
+        {
+            var pixel = shot.GetPixel(origin.Value.X + (int)x, origin.Value.Y + (int)y);
+            Assert.Equal(Expected(x, y), (pixel.R, pixel.G, pixel.B));
+        }
+    }
+}
