@@ -96,6 +96,24 @@ public sealed class CliErrorTests : IDisposable
             new Dictionary<string, string> { ["MINIVMM_KVM"] = "/dev/null" }), "not a usable KVM device");
 
     [Fact]
+    public void AnUnreachableCompositorIsReported() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--display", "wayland", "--wayland-socket", Path.Combine(_directory, "wayland-9")),
+            "cannot connect to the Wayland compositor");
+
+    [Fact]
+    public void ABadGpuOptionIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--gpu", "width=abc"), "--gpu");
+
+    [Fact]
+    public void WithDisplayNoneTheVmRunsHeadlessEvenWithoutACompositor()
+    {
+        var result = MiniVmmProcess.Run(["run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "--display", "none"],
+            TimeSpan.FromSeconds(60), new Dictionary<string, string> { ["XDG_RUNTIME_DIR"] = _directory, ["WAYLAND_DISPLAY"] = "absent-0" });
+        Assert.Equal(0, result.ExitCode);
+        Assert.Equal("ok\n", result.Stdout);
+    }
+
+    [Fact]
     public void HelpShowsExamples()
     {
         var result = Run("--help");
