@@ -78,14 +78,29 @@ public static class SmpPayloads
         return stream.ToArray();
     }
 
+    /// <summary>Reads RFLAGS and fails with <paramref name="failCode"/> unless AC (bit 18) is as expected.</summary>
+    private static void ExpectAlignmentCheck(PayloadBuilder p, bool set, byte failCode)
+    {
+        var a = p.Asm;
+        var ok = a.CreateLabel();
+        a.pushfq();
+        a.pop(rax);
+        a.bt(eax, 18);
+        if (set)
+            a.jc(ok);
+        else
+            a.jnc(ok);
+        p.SerialText($"FAIL {failCode}\n");
+        p.Exit(failCode);
+        a.Label(ref ok);
+    }
+
     /// <summary>stac/clac toggle RFLAGS.AC (where the CPU has SMAP; otherwise the payload says so and passes).</summary>
     public static byte[] ClacStac()
     {
         var p = new PayloadBuilder();
         var a = p.Asm;
         var hasSmap = a.CreateLabel();
-        var setOk = a.CreateLabel();
-        var clearOk = a.CreateLabel();
         a.mov(eax, 7);
         a.xor(ecx, ecx);
         a.cpuid();
@@ -95,21 +110,9 @@ public static class SmpPayloads
         p.Exit(0);
         a.Label(ref hasSmap);
         a.stac();
-        a.pushfq();
-        a.pop(rax);
-        a.bt(eax, 18);
-        a.jc(setOk);
-        p.SerialText("FAIL 60\n");
-        p.Exit(60);
-        a.Label(ref setOk);
+        ExpectAlignmentCheck(p, set: true, failCode: 60);
         a.clac();
-        a.pushfq();
-        a.pop(rax);
-        a.bt(eax, 18);
-        a.jnc(clearOk);
-        p.SerialText("FAIL 61\n");
-        p.Exit(61);
-        a.Label(ref clearOk);
+        ExpectAlignmentCheck(p, set: false, failCode: 61);
         p.SerialText("CLAC STAC OK\n");
         p.Exit(0);
         return p.ToElf();
