@@ -19,6 +19,19 @@ public static class Payloads
         return p.ToElf();
     }
 
+    /// <summary>Prints <paramref name="text"/> and halts with interrupts off: the VM idles until the host stops it.</summary>
+    public static byte[] PrintAndHalt(string text)
+    {
+        var p = new PayloadBuilder();
+        var halt = p.Asm.CreateLabel();
+        p.SerialText(text);
+        p.Asm.cli();
+        p.Asm.Label(ref halt);
+        p.Asm.hlt();
+        p.Asm.jmp(halt);
+        return p.ToElf();
+    }
+
     /// <summary><paramref name="count"/> writes to port 0x80, each a PIO exit, then exit 0. The exit benchmark.</summary>
     public static byte[] PioExits(uint count)
     {

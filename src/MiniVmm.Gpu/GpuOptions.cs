@@ -4,7 +4,8 @@ using MiniVmm.Gpu.Protocol;
 namespace MiniVmm.Gpu;
 
 /// <summary>
-/// virtio-gpu settings. <see cref="Parse"/> reads the CLI form "width=1024,height=768,edid=on,scanouts=1".
+/// virtio-gpu settings. <see cref="Parse"/> reads the CLI form
+/// "width=1024,height=768,edid=on,scanouts=1,blob=on,contexts=on,hostmem=256M".
 /// Width and height are capped at 4095 because EDID's detailed timing descriptor has 12-bit fields.
 /// </summary>
 public sealed record GpuOptions
@@ -24,6 +25,24 @@ public sealed record GpuOptions
     /// <summary>Cap on host memory held by all 2D resources together; above it CREATE_2D answers ERR_OUT_OF_MEMORY.</summary>
     public long MaxHostMemoryBytes { get; init; } = 256L << 20;
 
+    /// <summary>Offer VIRTIO_GPU_F_RESOURCE_BLOB and VIRTIO_GPU_F_RESOURCE_UUID: blob resources and ASSIGN_UUID.</summary>
+    public bool Blob { get; init; }
+
+    /// <summary>
+    /// Offer VIRTIO_GPU_F_VIRGL and VIRTIO_GPU_F_CONTEXT_INIT with one capset (cross-domain). Linux 6.1 creates no
+    /// context at all without VIRGL, so it is offered even though there is no virgl renderer.
+    /// </summary>
+    public bool Contexts { get; init; }
+
+    /// <summary>
+    /// Length of the host-visible region (the shared-memory BAR), 0 for none. A power of two, at least a page,
+    /// because a PCI BAR is; needs <see cref="Blob"/>, since only blobs are mapped there.
+    /// </summary>
+    public ulong HostMemoryBytes { get; init; }
+
+    /// <summary>Largest host-visible region accepted (64 GiB): the BAR has to fit below the guest's physical address bits.</summary>
+    public const ulong MaxHostMemoryRegion = 1UL << 36;
+
     /// <summary>Why these options are unusable, or null when they are fine.</summary>
     public string? Check()
     {
@@ -35,6 +54,10 @@ public sealed record GpuOptions
             return $"gpu scanouts {Scanouts} is out of range (1..{VirtioGpuConstants.VIRTIO_GPU_MAX_SCANOUTS})";
         if (MaxHostMemoryBytes <= 0)
             return "gpu host memory cap must be positive";
+        if (HostMemoryBytes != 0 && (HostMemoryBytes < 4096 || !ulong.IsPow2(HostMemoryBytes) || HostMemoryBytes > MaxHostMemoryRegion))
+            return $"gpu hostmem {HostMemoryBytes} must be 0 or a power of two from 4K to {MaxHostMemoryRegion >> 30}G";
+        if (HostMemoryBytes != 0 && !Blob)
+            return "gpu hostmem needs blob=on (only blob resources are mapped there)";
         return null;
     }
 
@@ -62,11 +85,13 @@ public sealed record GpuOptions
             }
             int number = 0;
             bool flag = false;
+            ulong size = 0;
             error = key switch
             {
                 "width" or "height" or "scanouts" => ParseInt(key, value, out number),
-                "edid" => ParseSwitch(key, value, out flag),
-                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts)",
+                "edid" or "blob" or "contexts" => ParseSwitch(key, value, out flag),
+                "hostmem" => ParseSize(key, value, out size),
+                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem)",
             };
             if (error is not null)
                 return false;
@@ -75,6 +100,9 @@ public sealed record GpuOptions
                 "width" => result with { Width = number },
                 "height" => result with { Height = number },
                 "scanouts" => result with { Scanouts = number },
+                "blob" => result with { Blob = flag },
+                "contexts" => result with { Contexts = flag },
+                "hostmem" => result with { HostMemoryBytes = size },
                 _ => result with { Edid = flag },
             };
         }
@@ -90,6 +118,18 @@ public sealed record GpuOptions
         int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out parsed)
             ? null
             : $"gpu option {key}='{value}' is not a decimal number";
+
+    /// <summary>A byte count with an optional K, M or G suffix (powers of 1024).</summary>
+    private static string? ParseSize(string key, string value, out ulong parsed)
+    {
+        parsed = 0;
+        int shift = value.Length == 0 ? 0 : char.ToUpperInvariant(value[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
+        string digits = shift == 0 ? value : value[..^1];
+        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number) || number > ulong.MaxValue >> shift)
+            return $"gpu option {key}='{value}' is not a size (bytes, or a number with K, M or G)";
+        parsed = number << shift;
+        return null;
+    }
 
     private static string? ParseSwitch(string key, string value, out bool parsed)
     {

@@ -28,10 +28,14 @@ public sealed class VirtioGpuDevice : IVirtioDevice
     private int _eventsRead; // Interlocked: VIRTIO_GPU_EVENT_* bits the driver has not cleared
 
     /// <param name="tracer">For --trace gpu: called with one line per command (decoded fields and response).</param>
-    public VirtioGpuDevice(GpuOptions options, IScanoutSink? sink = null, Action<string>? tracer = null)
+    /// <param name="region">
+    /// The host-visible region for RESOURCE_MAP_BLOB (KVM: MiniVmm.Machine.Gpu.KvmHostVisibleRegion), null without
+    /// one. Its <see cref="IHostVisibleRegion.Size"/> is the shared-memory BAR's length, GpuOptions.HostMemoryBytes.
+    /// </param>
+    public VirtioGpuDevice(GpuOptions options, IScanoutSink? sink = null, Action<string>? tracer = null, IHostVisibleRegion? region = null)
     {
         _options = options;
-        _backend = new Gpu2DBackend(options, sink);
+        _backend = new Gpu2DBackend(options, sink, region);
         _tracer = tracer;
         _frontend = new GpuFrontend(_backend, tracer);
     }
@@ -39,11 +43,14 @@ public sealed class VirtioGpuDevice : IVirtioDevice
     public uint DeviceType => VirtioGpuConstants.VIRTIO_ID_GPU;
 
     /// <summary>
-    /// EDID only, for now. When contexts land, add VIRTIO_GPU_F_VIRGL | VIRTIO_GPU_F_CONTEXT_INIT (Linux needs
-    /// VIRGL for any context, cross-domain included), VIRTIO_GPU_F_RESOURCE_BLOB and, once ASSIGN_UUID is
-    /// answered, VIRTIO_GPU_F_RESOURCE_UUID. Offer nothing that is not implemented.
+    /// EDID (edid=on); RESOURCE_BLOB and RESOURCE_UUID (blob=on: ASSIGN_UUID is answered for every resource);
+    /// VIRGL and CONTEXT_INIT (contexts=on: Linux creates no context, cross-domain included, without VIRGL, so it
+    /// is offered with no virgl renderer and 3D commands answer errors). Offer nothing that is not implemented.
     /// </summary>
-    public ulong DeviceFeatures => _options.Edid ? 1UL << VirtioGpuConstants.VIRTIO_GPU_F_EDID : 0;
+    public ulong DeviceFeatures =>
+        (_options.Edid ? 1UL << VirtioGpuConstants.VIRTIO_GPU_F_EDID : 0)
+        | (_options.Blob ? 1UL << VirtioGpuConstants.VIRTIO_GPU_F_RESOURCE_BLOB | 1UL << VirtioGpuConstants.VIRTIO_GPU_F_RESOURCE_UUID : 0)
+        | (_options.Contexts ? 1UL << VirtioGpuConstants.VIRTIO_GPU_F_VIRGL | 1UL << VirtioGpuConstants.VIRTIO_GPU_F_CONTEXT_INIT : 0);
 
     /// <summary>controlq 256 (Linux keeps one entry per in-flight command), cursorq 16.</summary>
     public IReadOnlyList<ushort> QueueMaxSizes { get; } = [256, 16];
@@ -68,7 +75,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice
         BitConverter.TryWriteBytes(config[0..4], (uint)Volatile.Read(ref _eventsRead));
         BitConverter.TryWriteBytes(config[4..8], 0u); // events_clear reads as 0
         BitConverter.TryWriteBytes(config[8..12], (uint)_options.Scanouts);
-        BitConverter.TryWriteBytes(config[12..16], 0u); // num_capsets: no contexts yet
+        BitConverter.TryWriteBytes(config[12..16], (uint)_backend.CapsetCount); // 1 (cross-domain) with contexts=on
         data.Clear();
         if (offset < config.Length)
         {

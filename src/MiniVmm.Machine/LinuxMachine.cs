@@ -4,6 +4,7 @@ using MiniVmm.Kvm;
 using MiniVmm.Machine.Console;
 using MiniVmm.Machine.Cpu;
 using MiniVmm.Machine.Devices;
+using MiniVmm.Machine.Gpu;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Backend;
@@ -35,7 +36,7 @@ public static class LinuxMachine
         using var events = new EventLoop("devices", error => machine.RequestStop(new StopReason(ExitCodes.HostFailure, $"device event loop: {error}")));
         using var pci = new PciRoot(machine);
         var gpu = options.Gpu is { } gpuOptions ? AddGpu(pci, machine, events, gpuOptions, options) : null;
-        using var gpuTransport = gpu?.Transport;
+        using var gpuParts = gpu;
         var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
             new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null, PciInterruptRoutes = pci.InterruptRoutes });
         TraceBoot(options, boot, commandLine);
@@ -71,18 +72,42 @@ public static class LinuxMachine
         return reason;
     }
 
-    private sealed record GpuParts(VirtioGpuDevice Device, VirtioPciDevice Transport);
+    private sealed record GpuParts(VirtioGpuDevice Device, VirtioPciDevice Transport, KvmHostVisibleRegion? Region) : IDisposable
+    {
+        public void Dispose()
+        {
+            Transport.Dispose();
+            Region?.Dispose();
+        }
+    }
 
-    /// <summary>The virtio-gpu device on PCI, its scanout going to the display (or nowhere when headless).</summary>
+    /// <summary>
+    /// The virtio-gpu device on PCI, its scanout going to the display (or nowhere when headless). With
+    /// hostmem=SIZE it also gets the host-visible region: a 64-bit BAR announced by the shared-memory
+    /// capability, where each mapped blob becomes its own KVM memory slot (slots after the RAM's).
+    /// </summary>
     private static GpuParts AddGpu(PciRoot pci, VirtualMachine machine, EventLoop events, GpuOptions gpuOptions, LinuxMachineOptions options)
     {
         var tracer = options.Tracer;
         Action<string>? trace = tracer.IsEnabled(TraceCategories.Gpu) ? line => tracer.Write(TraceCategories.Gpu, line) : null;
-        var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace);
-        var transport = new VirtioPciDevice(device, machine.Memory, events);
+        var region = gpuOptions.HostMemoryBytes == 0 ? null
+            : new KvmHostVisibleRegion(machine.Kvm, gpuOptions.HostMemoryBytes, firstSlot: (uint)machine.Memory.Regions.Count);
+        var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace, region);
+        var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions
+        {
+            SharedMemory = region is null ? null : new VirtioSharedMemoryRegion(VirtioGpuHostVisibleShmId, gpuOptions.HostMemoryBytes),
+        });
         pci.Add(transport);
-        return new GpuParts(device, transport);
+        if (region is not null)
+        {
+            transport.SharedMemoryMoved += region.MoveTo;
+            region.MoveTo(transport.SharedMemoryAddress);
+        }
+        return new GpuParts(device, transport, region);
     }
+
+    /// <summary>VIRTIO_GPU_SHM_ID_HOST_VISIBLE.</summary>
+    private const byte VirtioGpuHostVisibleShmId = 1;
 
     private const int SigUsr1 = 10;
     private static int _screenshotCount;

@@ -42,12 +42,13 @@ internal sealed partial class GpuHarness : IDisposable
     public const ulong PagesStart = 8 << 20; // guest "pages" for resource backing live above this
     private ulong _nextPage = PagesStart;
 
-    public GpuHarness(GpuOptions? options = null, bool eventIndex = false, bool traced = true, IScanoutSink? sink = null)
+    public GpuHarness(GpuOptions? options = null, bool eventIndex = false, bool traced = true, IScanoutSink? sink = null,
+        IHostVisibleRegion? region = null)
     {
         Memory = GuestMemory.CreateFlat(MemorySize);
         Control = new MockSplitQueue(Memory, 256, 0x1000, 6 << 20, eventIndex);
         Cursor = new MockSplitQueue(Memory, 16, 6 << 20, PagesStart, eventIndex);
-        Device = new VirtioGpuDevice(options ?? new GpuOptions(), sink ?? Sink, traced ? Trace.Add : null);
+        Device = new VirtioGpuDevice(options ?? new GpuOptions(), sink ?? Sink, traced ? Trace.Add : null, region);
         ulong features = Device.DeviceFeatures | (1UL << 32) | (eventIndex ? 1UL << 29 : 0);
         Device.Activate(new VirtioActivation(features, [Control.CreateQueue(), Cursor.CreateQueue()], Interrupt));
     }

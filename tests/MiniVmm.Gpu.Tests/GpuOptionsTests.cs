@@ -22,7 +22,7 @@ public sealed class GpuOptionsTests
     }
 
     [Theory]
-    [InlineData("depth=24", "gpu option 'depth' is unknown (expected width, height, edid, scanouts)")]
+    [InlineData("depth=24", "gpu option 'depth' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem)")]
     [InlineData("width", "gpu option 'width' is not of the form key=value")]
     [InlineData("width=abc", "gpu option width='abc' is not a decimal number")]
     [InlineData("width=-5", "gpu option width='-5' is not a decimal number")]
@@ -37,6 +37,27 @@ public sealed class GpuOptionsTests
         Assert.False(GpuOptions.TryParse(text, out _, out string? error));
         Assert.Equal(expected, error);
         Assert.Equal(expected, Assert.Throws<FormatException>(() => GpuOptions.Parse(text)).Message);
+    }
+
+    [Fact]
+    public void BlobContextAndHostmemKeysParse()
+    {
+        var options = GpuOptions.Parse("blob=on,contexts=on,hostmem=256M");
+        Assert.Equal(new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = 256UL << 20 }, options);
+        Assert.Equal(0UL, GpuOptions.Parse("blob=on,hostmem=0").HostMemoryBytes);
+        Assert.Equal(8UL << 30, GpuOptions.Parse("blob=on,hostmem=8G").HostMemoryBytes);
+    }
+
+    [Theory]
+    [InlineData("blob=on,hostmem=3M", "gpu hostmem 3145728 must be 0 or a power of two from 4K to 64G")]
+    [InlineData("blob=on,hostmem=128G", "gpu hostmem 137438953472 must be 0 or a power of two from 4K to 64G")]
+    [InlineData("hostmem=1M", "gpu hostmem needs blob=on (only blob resources are mapped there)")]
+    [InlineData("blob=on,hostmem=lots", "gpu option hostmem='lots' is not a size (bytes, or a number with K, M or G)")]
+    [InlineData("blob=on,hostmem=99999999999999999999G", "gpu option hostmem='99999999999999999999G' is not a size (bytes, or a number with K, M or G)")]
+    public void BadHostmemGivesAClearError(string text, string expected)
+    {
+        Assert.False(GpuOptions.TryParse(text, out _, out string? error));
+        Assert.Equal(expected, error);
     }
 
     [Fact]

@@ -16,17 +16,8 @@ public sealed partial class Gpu2DBackend
     /// <summary>RESOURCE_ATTACH_BACKING: every entry is validated before any is attached.</summary>
     public GpuResponse AttachBacking(GuestMemory memory, uint resourceId, ReadOnlySpan<VirtioGpuMemEntry> entries)
     {
-        if (entries.Length > MaxBackingEntries)
-            return GpuResponse.ErrInvalidParameter($"{entries.Length} backing entries, more than {MaxBackingEntries}");
-        var buffers = new GuestBuffer[entries.Length];
-        for (int i = 0; i < entries.Length; i++)
-        {
-            var address = new GuestAddress(entries[i].Addr);
-            var error = memory.Locate(address, entries[i].Length, out _, out _);
-            if (error != GuestMemoryError.None)
-                return GpuResponse.ErrUnspec($"backing entry {i} at {address} (+0x{entries[i].Length:x}) is not in guest memory: {error}");
-            buffers[i] = new GuestBuffer(address, entries[i].Length);
-        }
+        if (ValidateBacking(memory, entries, out var buffers) is { } invalid)
+            return invalid;
         lock (_lock)
         {
             if (!_resources.TryGetValue(resourceId, out var resource))

@@ -22,6 +22,8 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrInvalidResourceId(resourceId);
             if (r.Width == 0 || r.Height == 0 || !resource.Contains(in r))
                 return GpuResponse.ErrInvalidParameter($"scanout rect {r} is not inside resource {resourceId} ({resource.Width}x{resource.Height})");
+            if (scanout.Blob is not null)
+                DisableLocked(scanout); // drops the blob's shadow copy
             scanout.Resource = resource;
             scanout.Rect = r;
             return GpuResponse.OkNoData;
@@ -34,7 +36,7 @@ public sealed partial class Gpu2DBackend
         lock (_lock)
         {
             if (!_resources.TryGetValue(resourceId, out var resource))
-                return GpuResponse.ErrInvalidResourceId(resourceId);
+                return FlushBlobLocked(resourceId, r);
             if (!resource.Contains(in r))
                 return GpuResponse.ErrInvalidParameter($"flush rect {r} is not inside resource {resourceId} ({resource.Width}x{resource.Height})");
             foreach (var scanout in _scanouts)

@@ -17,9 +17,10 @@ public sealed partial class Gpu2DBackend
     private readonly Scanout[] _scanouts;
     private readonly byte[] _edid;
     private readonly Dictionary<uint, Resource2D> _resources = []; // guarded by _lock
-    private long _hostBytes; // guarded by _lock: bytes of all resources' pixel buffers
+    private long _hostBytes; // guarded by _lock: bytes of 2D pixel buffers, HOST3D blob memfds and blob scanout copies
 
-    public Gpu2DBackend(GpuOptions options, IScanoutSink? sink = null)
+    /// <param name="region">The host-visible region MAP_BLOB places blobs in; null when the device has none.</param>
+    public Gpu2DBackend(GpuOptions options, IScanoutSink? sink = null, IHostVisibleRegion? region = null)
     {
         if (options.Check() is { } error)
             throw new ArgumentException(error, nameof(options));
@@ -27,9 +28,12 @@ public sealed partial class Gpu2DBackend
         _sink = sink ?? NullScanoutSink.Instance;
         _scanouts = [.. Enumerable.Range(0, options.Scanouts).Select(i => new Scanout(i, _lock))];
         _edid = Edid.Build(options.Width, options.Height);
+        _region = region;
     }
 
     public IReadOnlyList<Scanout> Scanouts => _scanouts;
+
+    internal GpuOptions Options => _options;
 
     /// <summary>Host bytes held by resources (for tests and diagnostics).</summary>
     public long HostBytes
@@ -46,19 +50,20 @@ public sealed partial class Gpu2DBackend
         get
         {
             lock (_lock)
-                return _resources.Count;
+                return _resources.Count + _blobs.Count;
         }
     }
 
-    /// <summary>Drops every resource and disables every scanout (device reset).</summary>
+    /// <summary>Drops every resource (unmapping blobs), every context, and disables every scanout (device reset).</summary>
     public void Reset()
     {
         lock (_lock)
         {
+            DropBlobsLocked();
             _resources.Clear();
-            _hostBytes = 0;
             foreach (var scanout in _scanouts)
                 DisableLocked(scanout);
+            _hostBytes = 0;
             ResetCursorLocked();
         }
     }
@@ -103,7 +108,7 @@ public sealed partial class Gpu2DBackend
         ulong bytes = pixels * PixelFormats.BytesPerPixel;
         lock (_lock)
         {
-            if (_resources.ContainsKey(resourceId))
+            if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
             if ((long)bytes > _options.MaxHostMemoryBytes - _hostBytes)
                 return GpuResponse.ErrOutOfMemory(
@@ -120,8 +125,9 @@ public sealed partial class Gpu2DBackend
         lock (_lock)
         {
             if (!_resources.Remove(resourceId, out var resource))
-                return GpuResponse.ErrInvalidResourceId(resourceId);
+                return UnrefBlobLocked(resourceId);
             _hostBytes -= resource.Pixels.LongLength;
+            ForgetInContextsLocked(resourceId);
             resource.Backing = null;
             foreach (var scanout in _scanouts)
             {
@@ -136,6 +142,9 @@ public sealed partial class Gpu2DBackend
     {
         if (scanout.Resource is null)
             return;
+        if (scanout.Blob is { } shown)
+            _hostBytes -= shown.Shadow.Pixels.LongLength;
+        scanout.Blob = null;
         scanout.Resource = null;
         scanout.Rect = default;
         _sink.Disable(scanout.Id);

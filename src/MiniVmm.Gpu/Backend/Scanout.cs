@@ -22,6 +22,9 @@ public sealed class Scanout
     internal Resource2D? Resource { get; set; }
     internal VirtioGpuRect Rect { get; set; }
 
+    /// <summary>Set when the scanout shows a blob (then <see cref="Resource"/> is the blob's shadow copy).</summary>
+    internal ScanoutBlob? Blob { get; set; }
+
     public bool IsEnabled
     {
         get

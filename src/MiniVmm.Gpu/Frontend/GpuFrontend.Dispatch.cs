@@ -12,6 +12,11 @@ internal sealed partial class GpuFrontend
     private GpuResponse DispatchControl(in VirtioGpuCtrlHdr hdr, DescriptorChainReader reader, GuestMemory memory, out string? fields)
     {
         fields = null;
+        // Timelines are (ctx_id, ring_idx) with ring_idx < 64 (Linux VIRTIO_GPU_MAX_RINGS). Every command completes
+        // before its response is written, so a fence completes with its own response; the deferral a cross-domain
+        // POLL needs comes with the cross-domain slice.
+        if ((hdr.Flags & VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX) != 0 && hdr.RingIdx >= VirtioGpuConstants.MaxRings)
+            return GpuResponse.ErrInvalidParameter($"ring_idx {hdr.RingIdx} is not below {VirtioGpuConstants.MaxRings}");
         switch ((VirtioGpuCtrlType)hdr.Type)
         {
             case VirtioGpuCtrlType.CMD_GET_DISPLAY_INFO:
@@ -76,8 +81,6 @@ internal sealed partial class GpuFrontend
                 return _backend.DetachBacking(cmd.ResourceId);
             }
 
-            // Capsets, UUIDs, blobs and contexts: their feature bits (VIRGL, RESOURCE_UUID, RESOURCE_BLOB,
-            // CONTEXT_INIT) are not offered yet, so a driver that sends them gets a plain error.
             case VirtioGpuCtrlType.CMD_GET_CAPSET_INFO or VirtioGpuCtrlType.CMD_GET_CAPSET
                 or VirtioGpuCtrlType.CMD_RESOURCE_ASSIGN_UUID or VirtioGpuCtrlType.CMD_RESOURCE_CREATE_BLOB
                 or VirtioGpuCtrlType.CMD_SET_SCANOUT_BLOB or VirtioGpuCtrlType.CMD_CTX_CREATE
@@ -86,7 +89,7 @@ internal sealed partial class GpuFrontend
                 or VirtioGpuCtrlType.CMD_TRANSFER_TO_HOST_3D or VirtioGpuCtrlType.CMD_TRANSFER_FROM_HOST_3D
                 or VirtioGpuCtrlType.CMD_SUBMIT_3D or VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB
                 or VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB:
-                return GpuResponse.ErrUnspec("not supported by this device (feature not offered)");
+                return DispatchExtended(in hdr, reader, memory, out fields);
 
             case VirtioGpuCtrlType.CMD_UPDATE_CURSOR or VirtioGpuCtrlType.CMD_MOVE_CURSOR:
                 return GpuResponse.ErrUnspec("cursor commands belong on the cursor queue");
@@ -102,15 +105,8 @@ internal sealed partial class GpuFrontend
         if (!TryReadBody(in hdr, reader, out VirtioGpuResourceAttachBacking cmd))
             return Truncated<VirtioGpuResourceAttachBacking>(reader);
         fields = Tracing ? $"id={cmd.ResourceId} entries={cmd.NrEntries}" : null;
-        // Cap the guest's count by the bytes it actually sent before allocating anything for it.
-        uint present = reader.Remaining / (uint)System.Runtime.CompilerServices.Unsafe.SizeOf<VirtioGpuMemEntry>();
-        if (cmd.NrEntries > present)
-            return GpuResponse.ErrInvalidParameter($"nr_entries {cmd.NrEntries} but only {present} entries follow");
-        if (cmd.NrEntries > Gpu2DBackend.MaxBackingEntries)
-            return GpuResponse.ErrInvalidParameter($"nr_entries {cmd.NrEntries} is more than {Gpu2DBackend.MaxBackingEntries}");
-        var entries = new VirtioGpuMemEntry[cmd.NrEntries];
-        if (!reader.TryReadBytes(MemoryMarshal.AsBytes(entries.AsSpan())))
-            return GpuResponse.ErrUnspec("mem entries could not be read");
+        if (ReadEntries(cmd.NrEntries, reader, out var entries) is { } bad)
+            return bad;
         return _backend.AttachBacking(memory, cmd.ResourceId, entries);
     }
 

@@ -2,8 +2,8 @@ using System.Runtime.InteropServices;
 
 namespace MiniVmm.Gpu.Protocol;
 
-// Capset, UUID, blob and 3D wire structs (spec 5.7.6.8; Linux uapi virtio_gpu.h). Not served yet: the
-// device answers these commands with ERR_UNSPEC until contexts and blobs land.
+// Capset, UUID, blob and 3D wire structs (spec 5.7.6.8; Linux uapi virtio_gpu.h). Served when blob=on or
+// contexts=on offers their features; RESOURCE_CREATE_3D and the 3D transfers always answer ERR_UNSPEC.
 
 /// <summary>struct virtio_gpu_get_capset_info (32 bytes).</summary>
 [StructLayout(LayoutKind.Sequential)]

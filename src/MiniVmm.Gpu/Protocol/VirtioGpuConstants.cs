@@ -86,6 +86,9 @@ public static class VirtioGpuConstants
     public const uint VIRTIO_GPU_FLAG_FENCE = 1 << 0;
     public const uint VIRTIO_GPU_FLAG_INFO_RING_IDX = 1 << 1;
 
+    /// <summary>ring_idx is below this (Linux VIRTIO_GPU_MAX_RINGS; DRM_VIRTGPU_CONTEXT_PARAM_NUM_RINGS limit).</summary>
+    public const int MaxRings = 64;
+
     /// <summary>virtio_gpu_config.events_read bit: the display configuration changed.</summary>
     public const uint VIRTIO_GPU_EVENT_DISPLAY = 1 << 0;
 

@@ -1,0 +1,139 @@
+using MiniVmm.Gpu.Protocol;
+
+namespace MiniVmm.Gpu.Backend;
+
+/// <summary>Capsets and contexts (GET_CAPSET_INFO, GET_CAPSET, CTX_CREATE/DESTROY/ATTACH/DETACH, SUBMIT_3D).</summary>
+public sealed partial class Gpu2DBackend
+{
+    /// <summary>Most live contexts: Linux makes one per open DRM file, so this bounds what a guest can make us hold.</summary>
+    public const int MaxContexts = 1024;
+
+    /// <summary>Size of CrossDomainCapabilities (reference §2.1).</summary>
+    public const uint CrossDomainCapabilitiesSize = 16;
+
+    /// <summary>CrossDomainCapabilities.version 1: every command up to CROSS_DOMAIN_CMD_WRITE.</summary>
+    public const uint CrossDomainVersion = 1;
+
+    /// <summary>supported_channels: 1 &lt;&lt; CROSS_DOMAIN_CHANNEL_TYPE_WAYLAND (1).</summary>
+    public const uint CrossDomainChannelsWayland = 1u << 1;
+
+    private readonly Dictionary<uint, GpuContext> _contexts = []; // guarded by _lock
+
+    /// <summary>num_capsets in the config space: the cross-domain capset when contexts are offered.</summary>
+    public int CapsetCount => _options.Contexts ? 1 : 0;
+
+    public int ContextCount
+    {
+        get
+        {
+            lock (_lock)
+                return _contexts.Count;
+        }
+    }
+
+    /// <summary>GET_CAPSET_INFO: index 0 is cross-domain {id 5, max_version 0, max_size 16}.</summary>
+    public GpuResponse GetCapsetInfo(uint index)
+    {
+        if (index >= CapsetCount)
+            return GpuResponse.ErrInvalidParameter($"capset index {index}, the device has {CapsetCount}");
+        var info = new VirtioGpuRespCapsetInfo
+        {
+            CapsetId = VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN,
+            CapsetMaxVersion = 0,
+            CapsetMaxSize = CrossDomainCapabilitiesSize,
+        };
+        return GpuResponse.WithStruct(VirtioGpuCtrlType.RESP_OK_CAPSET_INFO, in info);
+    }
+
+    /// <summary>GET_CAPSET: the 16-byte CrossDomainCapabilities (Wayland channel, no dmabuf, no external memory).</summary>
+    public GpuResponse GetCapset(uint capsetId, uint version)
+    {
+        if (CapsetCount == 0 || capsetId != VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN)
+            return GpuResponse.ErrInvalidParameter($"no capset {capsetId}");
+        if (version != 0)
+            return GpuResponse.ErrInvalidParameter($"capset {capsetId} has only version 0, not {version}");
+        var body = new byte[CrossDomainCapabilitiesSize];
+        BitConverter.TryWriteBytes(body.AsSpan(0, 4), CrossDomainVersion);
+        BitConverter.TryWriteBytes(body.AsSpan(4, 4), CrossDomainChannelsWayland);
+        // supports_dmabuf and supports_external_gpu_memory stay 0: blobs are plain memfds.
+        return new GpuResponse(VirtioGpuCtrlType.RESP_OK_CAPSET, body);
+    }
+
+    /// <summary>
+    /// CTX_CREATE. A duplicate id answers ERR_INVALID_CONTEXT_ID, as rutabaga does (crosvm and QEMU-rutabaga
+    /// both pass that error through); context_init's low byte must be 0 (default) or 5 (cross-domain).
+    /// </summary>
+    public GpuResponse CreateContext(uint ctxId, uint contextInit, string debugName)
+    {
+        if (ctxId == 0)
+            return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, "context id 0 is reserved");
+        uint capset = contextInit & VirtioGpuConstants.VIRTIO_GPU_CONTEXT_INIT_CAPSET_ID_MASK;
+        if (capset != 0 && capset != VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN)
+            return GpuResponse.ErrInvalidParameter($"context_init 0x{contextInit:x} names capset {capset}, the device has only 5 (cross-domain)");
+        lock (_lock)
+        {
+            if (_contexts.ContainsKey(ctxId))
+                return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"context {ctxId} already exists");
+            if (_contexts.Count >= MaxContexts)
+                return GpuResponse.ErrOutOfMemory($"{MaxContexts} contexts already exist");
+            _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName));
+            return GpuResponse.OkNoData;
+        }
+    }
+
+    /// <summary>CTX_DESTROY.</summary>
+    public GpuResponse DestroyContext(uint ctxId)
+    {
+        lock (_lock)
+        {
+            return _contexts.Remove(ctxId)
+                ? GpuResponse.OkNoData
+                : GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"no context {ctxId}");
+        }
+    }
+
+    /// <summary>
+    /// CTX_ATTACH_RESOURCE / CTX_DETACH_RESOURCE. An unknown context is accepted and ignored (reference §4.4: Linux's
+    /// fbdev client and early GEM handles attach to contexts that may not exist here); an unknown resource is an
+    /// error on attach only, since detach after unref is ordinary teardown.
+    /// </summary>
+    public GpuResponse AttachToContext(uint ctxId, uint resourceId, bool attach)
+    {
+        lock (_lock)
+        {
+            if (!_contexts.TryGetValue(ctxId, out var context))
+                return GpuResponse.OkNoData;
+            if (!attach)
+            {
+                context.Resources.Remove(resourceId);
+                return GpuResponse.OkNoData;
+            }
+            if (!_resources.ContainsKey(resourceId) && !_blobs.ContainsKey(resourceId))
+                return GpuResponse.ErrInvalidResourceId(resourceId);
+            context.Resources.Add(resourceId);
+            return GpuResponse.OkNoData;
+        }
+    }
+
+    /// <summary>SUBMIT_3D. No context type here runs a command stream yet: cross-domain's arrives in the next slice.</summary>
+    public GpuResponse Submit3D(uint ctxId, ReadOnlySpan<byte> commands)
+    {
+        lock (_lock)
+        {
+            if (!_contexts.TryGetValue(ctxId, out var context))
+                return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"no context {ctxId}");
+            return context.CapsetId == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
+                ? GpuResponse.ErrUnspec($"cross-domain commands are not served yet ({commands.Length} bytes dropped)")
+                : GpuResponse.ErrInvalidParameter($"context {ctxId} has no command stream (no virgl renderer)");
+        }
+    }
+
+    /// <summary>Whether <paramref name="ctxId"/> exists (HOST3D blobs must name one).</summary>
+    private bool HasContextLocked(uint ctxId) => _contexts.ContainsKey(ctxId);
+
+    private void ForgetInContextsLocked(uint resourceId)
+    {
+        foreach (var context in _contexts.Values)
+            context.Resources.Remove(resourceId);
+    }
+}

@@ -1,0 +1,23 @@
+namespace MiniVmm.Gpu.Backend;
+
+/// <summary>
+/// A rendering context (CTX_CREATE). Capset 0 is the "default" context Linux creates for any DRM file before
+/// it knows what the client wants (and for the fbdev client): it accepts resources and does nothing else.
+/// Capset 5 is cross-domain; its command stream arrives in the next slice. Guarded by the backend lock.
+/// </summary>
+internal sealed class GpuContext
+{
+    public GpuContext(uint id, uint capsetId, string debugName)
+    {
+        Id = id;
+        CapsetId = capsetId;
+        DebugName = debugName;
+    }
+
+    public uint Id { get; }
+    public uint CapsetId { get; }
+    public string DebugName { get; }
+
+    /// <summary>Resources attached with CTX_ATTACH_RESOURCE (rings and shared buffers, for cross-domain).</summary>
+    public HashSet<uint> Resources { get; } = [];
+}

@@ -1,0 +1,79 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace MiniVmm.Gpu.Backend;
+
+/// <summary>
+/// The host pages of a HOST3D blob: a memfd (so the same pages can be mapped into the guest through a KVM slot
+/// and, later, handed to the compositor as a wl_shm pool) mapped MAP_SHARED into this process for the device's
+/// own reads and writes. The only unsafe code of the GPU project.
+/// </summary>
+public sealed unsafe class HostBlobMemory : IDisposable
+{
+    private byte* _pointer;
+
+    private HostBlobMemory(SafeFileHandle fd, byte* pointer, ulong size)
+    {
+        Fd = fd;
+        _pointer = pointer;
+        Size = size;
+    }
+
+    /// <summary>The memfd; owned by this object.</summary>
+    public SafeFileHandle Fd { get; }
+
+    public ulong Size { get; }
+
+    /// <summary>A zero-filled memfd of <paramref name="size"/> bytes, or null with a reason (the guest then gets OUT_OF_MEMORY).</summary>
+    public static HostBlobMemory? TryCreate(string name, ulong size, out string? error)
+    {
+        error = null;
+        var nameBytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
+        int raw;
+        fixed (byte* namePointer = nameBytes)
+            raw = memfd_create(namePointer, MFD_CLOEXEC);
+        if (raw < 0)
+        {
+            error = $"memfd_create failed (errno {errno})";
+            return null;
+        }
+        var fd = new SafeFileHandle(raw, ownsHandle: true);
+        if (ftruncate(raw, (long)size) < 0)
+        {
+            error = $"ftruncate of a {size}-byte memfd failed (errno {errno})";
+            fd.Dispose();
+            return null;
+        }
+        void* pointer = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0);
+        if (pointer == MAP_FAILED)
+        {
+            error = $"mmap of a {size}-byte memfd failed (errno {errno})";
+            fd.Dispose();
+            return null;
+        }
+        return new HostBlobMemory(fd, (byte*)pointer, size);
+    }
+
+    /// <summary>A window into the pages; throws on a range outside them (callers check guest values first).</summary>
+    public Span<byte> GetSpan(ulong offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_pointer is null, this);
+        if (length < 0 || offset > Size || (ulong)length > Size - offset)
+            throw new ArgumentOutOfRangeException(nameof(offset), $"{offset}+{length} is outside a {Size}-byte blob");
+        // SAFETY: the range was checked against the mapping's size above and the mapping is alive.
+        return new Span<byte>(_pointer + offset, length);
+    }
+
+    public void Dispose()
+    {
+        if (_pointer is not null)
+        {
+            // munmap only fails for a bad range, which TryCreate rules out.
+            _ = munmap(_pointer, (size_t)Size);
+            _pointer = null;
+        }
+        Fd.Dispose();
+    }
+}

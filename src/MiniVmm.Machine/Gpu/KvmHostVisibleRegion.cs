@@ -1,0 +1,165 @@
+using System.Runtime.InteropServices;
+using MiniVmm.Gpu;
+using MiniVmm.Kvm;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace MiniVmm.Machine.Gpu;
+
+/// <summary>
+/// The virtio-gpu host-visible region on KVM, one memory slot per mapped blob (crosvm's default, QEMU's way):
+/// MAP_BLOB mmaps the blob's memfd MAP_SHARED and registers it at BAR base + offset; UNMAP deletes the slot, so the
+/// hole is an MMIO exit again (reads all ones), never a fault. Slots are numbered from <c>firstSlot</c> (just
+/// above the RAM slots) and reused once freed. While the BAR does not decode, mappings are kept but not
+/// registered; <see cref="MoveTo"/> (wired to VirtioPciDevice.SharedMemoryMoved) re-registers them at the new base.
+/// Threading: <see cref="_lock"/> guards every field; TryMap/Unmap come from the GPU device thread, MoveTo from a
+/// vCPU thread under the bus lock.
+/// </summary>
+public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposable
+{
+    /// <summary>Most slots used for blobs: far below KVM's 32764 user slots, and the device caps mappings at 4096 too.</summary>
+    public const int MaxSlots = 4096;
+
+    private readonly Lock _lock = new();
+    private readonly KvmVm _vm;
+    private readonly uint _firstSlot;
+    private readonly Dictionary<ulong, Mapping> _mappings = []; // guarded by _lock: by offset
+    private readonly Stack<uint> _freeSlots = new(); // guarded by _lock
+    private uint _nextSlot; // guarded by _lock
+    private ulong? _base; // guarded by _lock: where the BAR decodes now
+
+    public KvmHostVisibleRegion(KvmVm vm, ulong size, uint firstSlot, ulong? baseAddress = null)
+    {
+        if (size == 0 || size % 4096 != 0)
+            throw new ArgumentOutOfRangeException(nameof(size), size, "the region must be a positive number of pages");
+        _vm = vm;
+        Size = size;
+        _firstSlot = firstSlot;
+        _nextSlot = firstSlot;
+        _base = baseAddress;
+    }
+
+    public ulong Size { get; }
+
+    public int MappingCount
+    {
+        get
+        {
+            lock (_lock)
+                return _mappings.Count;
+        }
+    }
+
+    public bool TryMap(ulong offset, ulong size, SafeHandle memfd, out string? error)
+    {
+        error = null;
+        if (size == 0 || offset % 4096 != 0 || size % 4096 != 0 || offset > Size || size > Size - offset)
+        {
+            error = $"0x{offset:x}+0x{size:x} is not a page range of the 0x{Size:x}-byte region";
+            return false;
+        }
+        lock (_lock)
+        {
+            if (_mappings.ContainsKey(offset))
+            {
+                error = $"0x{offset:x} is mapped already";
+                return false;
+            }
+            if (_freeSlots.Count == 0 && _nextSlot - _firstSlot >= MaxSlots)
+            {
+                error = $"all {MaxSlots} blob memory slots are in use";
+                return false;
+            }
+            bool added = false;
+            void* host;
+            try
+            {
+                memfd.DangerousAddRef(ref added);
+                host = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)memfd.DangerousGetHandle(), 0);
+            }
+            finally
+            {
+                if (added)
+                    memfd.DangerousRelease(); // the mapping keeps the file alive by itself
+            }
+            if (host == MAP_FAILED)
+            {
+                error = $"mmap of the blob failed (errno {errno})";
+                return false;
+            }
+            uint slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
+            var mapping = new Mapping(slot, (nint)host, size);
+            if (_base is { } bar && !TryRegister(mapping, bar + offset, out error))
+            {
+                _ = munmap(host, (size_t)size);
+                _freeSlots.Push(slot);
+                return false;
+            }
+            _mappings.Add(offset, mapping);
+            return true;
+        }
+    }
+
+    public void Unmap(ulong offset)
+    {
+        lock (_lock)
+        {
+            if (!_mappings.Remove(offset, out var mapping))
+                return;
+            if (_base is not null)
+                _vm.DeleteUserMemoryRegion(mapping.Slot);
+            // SAFETY: the slot is gone, so no vCPU reaches these pages through KVM any more.
+            _ = munmap((void*)mapping.Host, (size_t)mapping.Size);
+            _freeSlots.Push(mapping.Slot);
+        }
+    }
+
+    /// <summary>The BAR moved (or stopped decoding: null): every slot is deleted, then re-added at the new base.</summary>
+    public void MoveTo(ulong? baseAddress)
+    {
+        lock (_lock)
+        {
+            if (baseAddress == _base)
+                return;
+            if (_base is not null)
+            {
+                foreach (var mapping in _mappings.Values)
+                    _vm.DeleteUserMemoryRegion(mapping.Slot);
+            }
+            _base = baseAddress;
+            if (baseAddress is not { } bar)
+                return;
+            foreach (var (offset, mapping) in _mappings)
+            {
+                // A failure here is a host bug (the BAR was placed over RAM): KVM's message says which.
+                _vm.SetUserMemoryRegion(mapping.Slot, bar + offset, mapping.Size, mapping.Host);
+            }
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var offset in _mappings.Keys.ToArray())
+                Unmap(offset);
+        }
+    }
+
+    private bool TryRegister(Mapping mapping, ulong guestAddress, out string? error)
+    {
+        error = null;
+        try
+        {
+            _vm.SetUserMemoryRegion(mapping.Slot, guestAddress, mapping.Size, mapping.Host);
+            return true;
+        }
+        catch (KvmException e)
+        {
+            error = e.Message;
+            return false;
+        }
+    }
+
+    private sealed record Mapping(uint Slot, nint Host, ulong Size);
+}
