@@ -7,6 +7,7 @@
 #   BENCH_BOOT=0 bench/run.sh    skip the Linux boots (~1 minute)
 #   BENCH_BOOT=reuse             report the boot logs of the last run in BENCH_OUT instead of booting
 #   BENCH_RUNS=N                 start-to-exit runs per command (default 10, median reported)
+#   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -19,6 +20,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/out}
 RUNS=${BENCH_RUNS:-10}
 BOOT=${BENCH_BOOT:-1}
+GPU_RUNS=${BENCH_GPU_RUNS:-50}
 PIO_SMALL=1000
 PIO_LARGE=200000
 PIO_REPS=3
@@ -151,7 +153,32 @@ row "peak RSS, exit0, 64M guest, JIT (MiB)" "$(mib "$j64")" "$(mib "$q64") (QEMU
 row "peak RSS - 64 MiB guest RAM, AOT (MiB)" "$(mib $((a64 - 65536)))" "$(mib $((q64 - 65536))) (QEMU microvm)" "-"
 row "RSS growth, 64M -> 512M guest (MiB)" "$(mib $((a512 - a64)))" "$(mib $((q512 - q64))) (QEMU microvm)" "-"
 
-# --- 4. Linux boot ----------------------------------------------------------------------------
+# --- 4. virtio-gpu device model ---------------------------------------------------------------
+# In-process (the helper drives VirtioGpuDevice as a guest driver would), so no guest and no KVM: these are
+# host figures even on a software-KVM machine. Baselines run in the same process, interleaved round by round.
+log "virtio-gpu: TRANSFER_TO_HOST_2D 1920x1080 vs Span.CopyTo, $GPU_RUNS rounds ..."
+t=$("${BENCH[@]}" gpu-transfer --runs "$GPU_RUNS") || fail "gpu-transfer"
+row "gpu TRANSFER_TO_HOST_2D 1080p (MB/s)" "$(field device_mbps "$t")" "$(field copy_mbps "$t") (Span.CopyTo)" \
+  "$(ratio "$(field device_mbps "$t")" "$(field copy_mbps "$t")")"
+gpu_note="gpu: TRANSFER = QueueNotify of one TRANSFER_TO_HOST_2D of 8,294,400 bytes from 4 KiB guest pages, median of $GPU_RUNS, MB/s (higher is better: ratio < 1 is slower than the plain copy)"
+if command -v weston >/dev/null && command -v weston-screenshooter >/dev/null; then
+  log "virtio-gpu: RESOURCE_FLUSH -> wl_surface.commit on a headless Weston, full and 64x64 damage, $GPU_RUNS rounds each ..."
+  f=$("${BENCH[@]}" gpu-flush --runs "$GPU_RUNS") || fail "gpu-flush"
+  for mode in full partial; do
+    label=$([[ $mode == full ]] && echo "full 1080p" || echo "64x64 damage")
+    for stat in median p90; do
+      m=$(field "${mode}_${stat}_us" "$f") b=$(field "${mode}_direct_${stat}_us" "$f")
+      row "gpu flush->commit, $label, $stat (us)" "$m" "$b (ScanoutWindow.Present)" "$(ratio "$m" "$b")"
+    done
+  done
+  gpu_note="$gpu_note
+gpu: flush->commit = QueueNotify of RESOURCE_FLUSH until it returns, by which time the window has converted the damage into its shm buffer and sent wl_surface.commit (headless Weston, pixman); baseline = ScanoutWindow.Present of the same frame and damage called directly; medians and p90 of $GPU_RUNS rounds in which both frames were committed; rounds dropped because a frame found no free buffer (stashed, not committed): full $(field full_stashed "$f"), 64x64 $(field partial_stashed "$f")"
+else
+  gpu_note="$gpu_note
+gpu: flush->commit skipped: weston is not installed (apt-get install -y weston)"
+fi
+
+# --- 5. Linux boot ----------------------------------------------------------------------------
 boot_note=""
 kernel=$(images/paths.sh small-kernel)
 initrd=$(images/paths.sh initramfs)
@@ -205,7 +232,7 @@ else
   for module in kvm_intel kvm_amd; do [[ -d /sys/module/$module ]] && host="hardware KVM ($module)"; done
 fi
 echo
-echo "MiniVmm bench: ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm)"
+echo "MiniVmm bench: ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except MB/s)"
 echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); $(qemu-system-x86_64 --version | head -1 | sed 's/ *Copyright.*//')"
 printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
@@ -213,4 +240,5 @@ printf '%s\n' "${rows[@]}"
 echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_LARGE-exit loop; MiniVmm = (wall of pio-$PIO_LARGE - wall of pio-$PIO_SMALL) / $((PIO_LARGE - PIO_SMALL)); both run 'out dx,al; dec ecx; jnz' in 64-bit mode"
 echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
 echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
+echo "$gpu_note"
 echo "$boot_note"
