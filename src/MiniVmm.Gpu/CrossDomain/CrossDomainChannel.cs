@@ -1,0 +1,154 @@
+using System.Runtime.InteropServices;
+using MiniVmm.Wayland;
+
+namespace MiniVmm.Gpu.CrossDomain;
+
+/// <summary>
+/// The host end of one guest Wayland connection: a Unix stream socket to the compositor, plus the pipes opened
+/// through it. Guest to host: <see cref="Send"/> (SEND) and <see cref="Write"/> (WRITE). Host to guest:
+/// <see cref="TryReceive"/> (becomes RECEIVE) and <see cref="TryReadPipe"/> (becomes READ). It knows no virtqueues
+/// or rings, so the cross-domain context and the winsrv front door both drive it; fd/resource translation goes
+/// through <see cref="ICrossDomainResources"/>.
+/// Not thread-safe: the owner (the context's event loop) serialises every call.
+/// </summary>
+public sealed partial class CrossDomainChannel : IDisposable
+{
+    /// <summary>How long a send may wait for a full socket or pipe before the message is refused.</summary>
+    public const int SendTimeoutMs = 1000;
+
+    /// <summary>Open pipes per channel, each direction: bounds the host fds a guest (or compositor) can pin.</summary>
+    public const int MaxPipes = 64;
+
+    private readonly UnixSocket _socket;
+    private readonly ICrossDomainResources _resources;
+    private readonly FdQueue _received = new();
+    private readonly Dictionary<uint, Fd> _readPipes = [];
+    private readonly Dictionary<uint, Fd> _writePipes = [];
+    private uint _nextReadPipeId = CrossDomainConstants.PipeReadStart + 1;
+    private uint _nextWritePipeId = 1;
+    private bool _hungUp;
+
+    private CrossDomainChannel(UnixSocket socket, ICrossDomainResources resources)
+    {
+        _socket = socket;
+        _resources = resources;
+    }
+
+    /// <summary>The compositor socket, for the owner's poll/epoll (readable: call <see cref="TryReceive"/>).</summary>
+    public SafeHandle Socket => _socket.Handle;
+
+    /// <summary>Compositor fds closed instead of forwarded: past 28 in one message, unsupported kinds, refused blobs.</summary>
+    public int FdsDropped { get; private set; }
+
+    public bool IsHungUp => _hungUp;
+
+    /// <summary>Connects to the compositor at <paramref name="socketPath"/>; null with a one-line reason when unreachable.</summary>
+    public static CrossDomainChannel? TryConnect(string socketPath, ICrossDomainResources resources, out string? error)
+    {
+        try
+        {
+            var socket = UnixSocket.Connect(socketPath);
+            error = null;
+            return new CrossDomainChannel(socket, resources);
+        }
+        catch (WaylandException exception)
+        {
+            error = exception.Message;
+            return null;
+        }
+    }
+
+    /// <summary>Wraps an already connected socket (a socketpair in tests, a relay); the channel owns it.</summary>
+    public static CrossDomainChannel FromSocket(UnixSocket socket, ICrossDomainResources resources) => new(socket, resources);
+
+    /// <summary>
+    /// SEND: translates every identifier first (blob → dup of its fd; READ_PIPE → a new host pipe whose write end
+    /// goes to the compositor), and only if all succeed sends the bytes with the fds. A refused SEND changes nothing.
+    /// </summary>
+    public CrossDomainChannelError Send(ReadOnlySpan<byte> data, ReadOnlySpan<(uint Id, uint Type)> identifiers)
+    {
+        if (_hungUp)
+            return CrossDomainChannelError.HungUp;
+        if (identifiers.Length > CrossDomainConstants.MaxIdentifiers)
+            return CrossDomainChannelError.TooManyIdentifiers;
+        if (data.IsEmpty)
+            return identifiers.IsEmpty ? CrossDomainChannelError.None : CrossDomainChannelError.FdsWithoutData;
+        var toSend = new List<SafeHandle>(identifiers.Length);
+        var newReadPipes = new List<Fd>();
+        try
+        {
+            var error = Translate(identifiers, toSend, newReadPipes);
+            if (error == CrossDomainChannelError.None)
+                error = SendWithFds(data, toSend);
+            if (error != CrossDomainChannelError.None)
+                return error;
+            foreach (var readEnd in newReadPipes)
+                _readPipes.Add(_nextReadPipeId++, readEnd);
+            newReadPipes.Clear();
+            return CrossDomainChannelError.None;
+        }
+        finally
+        {
+            // The kernel holds its own references to fds in flight, so ours can go now.
+            foreach (var handle in toSend)
+                handle.Dispose();
+            foreach (var readEnd in newReadPipes)
+                readEnd.Dispose();
+        }
+    }
+
+    /// <summary>WRITE: pipe data for a write pipe the compositor gave us; <paramref name="hangUp"/> closes it afterwards.</summary>
+    public CrossDomainChannelError Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
+    {
+        if (!_writePipes.TryGetValue(pipeId, out var pipe))
+            return CrossDomainChannelError.UnknownPipe;
+        var ok = HostFd.WriteAll(pipe, data, SendTimeoutMs, out _);
+        if (hangUp || !ok)
+        {
+            _writePipes.Remove(pipeId);
+            pipe.Dispose();
+        }
+        return ok ? CrossDomainChannelError.None : CrossDomainChannelError.PipeWriteFailed;
+    }
+
+    public void Dispose()
+    {
+        _socket.Dispose();
+        _received.Dispose();
+        foreach (var pipe in _readPipes.Values)
+            pipe.Dispose();
+        foreach (var pipe in _writePipes.Values)
+            pipe.Dispose();
+        _readPipes.Clear();
+        _writePipes.Clear();
+    }
+
+    private CrossDomainChannelError Translate(ReadOnlySpan<(uint Id, uint Type)> identifiers, List<SafeHandle> toSend, List<Fd> newReadPipes)
+    {
+        foreach (var (id, type) in identifiers)
+        {
+            switch ((CrossDomainIdType)type)
+            {
+                case CrossDomainIdType.VirtgpuBlob:
+                    if (!_resources.TryGetFd(id, out var fd, out _))
+                        return CrossDomainChannelError.UnknownResource;
+                    toSend.Add(fd);
+                    break;
+                case CrossDomainIdType.ReadPipe:
+                    // The guest names the pipe before the host makes it, so the id must be the next one both count.
+                    if (id != _nextReadPipeId + (uint)newReadPipes.Count)
+                        return CrossDomainChannelError.ReadPipeIdMismatch;
+                    if (_readPipes.Count + newReadPipes.Count >= MaxPipes)
+                        return CrossDomainChannelError.TooManyPipes;
+                    if (!HostFd.TryCreatePipe(out var readEnd, out var writeEnd, out _))
+                        return CrossDomainChannelError.PipeFailed;
+                    newReadPipes.Add(readEnd!);
+                    toSend.Add(writeEnd!);
+                    break;
+                default:
+                    return CrossDomainChannelError.UnsupportedIdentifierType;
+            }
+        }
+        return CrossDomainChannelError.None;
+    }
+}
