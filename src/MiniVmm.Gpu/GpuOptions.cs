@@ -1,4 +1,5 @@
 using System.Globalization;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 
 namespace MiniVmm.Gpu;
@@ -40,6 +41,19 @@ public sealed record GpuOptions
     /// </summary>
     public ulong HostMemoryBytes { get; init; }
 
+    /// <summary>Offer the winsrv front door (docs/winsrv.md): its feature bit and two more queues. Off by default.</summary>
+    public bool Winsrv { get; init; }
+
+    /// <summary>winsrv's UNCONFIRMED numbers; a <c>with</c> copy moves the feature bit, commands or queues.</summary>
+    public WinsrvNumbers WinsrvNumbers { get; init; } = WinsrvNumbers.Reconstructed;
+
+    /// <summary>
+    /// The compositor socket each cross-domain context connects to at INIT (an absolute path, usually
+    /// $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY). Set by the CLI, not parsed from --gpu text; null: INIT fails and the
+    /// context only ever answers hang-ups, so the guest proxy gives up cleanly.
+    /// </summary>
+    public string? WaylandSocket { get; init; }
+
     /// <summary>Largest host-visible region accepted (64 GiB): the BAR has to fit below the guest's physical address bits.</summary>
     public const ulong MaxHostMemoryRegion = 1UL << 36;
 
@@ -58,7 +72,7 @@ public sealed record GpuOptions
             return $"gpu hostmem {HostMemoryBytes} must be 0 or a power of two from 4K to {MaxHostMemoryRegion >> 30}G";
         if (HostMemoryBytes != 0 && !Blob)
             return "gpu hostmem needs blob=on (only blob resources are mapped there)";
-        return null;
+        return Winsrv ? MiniVmm.Gpu.Winsrv.WinsrvOptions.Check(this) : null;
     }
 
     /// <summary>Parses "key=value" pairs separated by commas; an empty string gives the defaults.</summary>
@@ -89,9 +103,9 @@ public sealed record GpuOptions
             error = key switch
             {
                 "width" or "height" or "scanouts" => ParseInt(key, value, out number),
-                "edid" or "blob" or "contexts" => ParseSwitch(key, value, out flag),
+                "edid" or "blob" or "contexts" or "winsrv" => ParseSwitch(key, value, out flag),
                 "hostmem" => ParseSize(key, value, out size),
-                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem)",
+                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem, winsrv)",
             };
             if (error is not null)
                 return false;
@@ -103,6 +117,7 @@ public sealed record GpuOptions
                 "blob" => result with { Blob = flag },
                 "contexts" => result with { Contexts = flag },
                 "hostmem" => result with { HostMemoryBytes = size },
+                "winsrv" => result with { Winsrv = flag },
                 _ => result with { Edid = flag },
             };
         }

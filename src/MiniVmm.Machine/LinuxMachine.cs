@@ -92,7 +92,7 @@ public static class LinuxMachine
         Action<string>? trace = tracer.IsEnabled(TraceCategories.Gpu) ? line => tracer.Write(TraceCategories.Gpu, line) : null;
         var region = gpuOptions.HostMemoryBytes == 0 ? null
             : new KvmHostVisibleRegion(machine.Kvm, gpuOptions.HostMemoryBytes, firstSlot: (uint)machine.Memory.Regions.Count);
-        var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace, region);
+        var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace, region, events);
         var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions
         {
             SharedMemory = region is null ? null : new VirtioSharedMemoryRegion(VirtioGpuHostVisibleShmId, gpuOptions.HostMemoryBytes),

@@ -23,7 +23,7 @@ internal sealed record DisplayChoice(string Kind, string? SocketPath, bool Autom
     }
 
     /// <summary>$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY, as libwayland resolves it (an absolute WAYLAND_DISPLAY is used as is).</summary>
-    private static string? DefaultSocket()
+    public static string? DefaultSocket()
     {
         string? display = Environment.GetEnvironmentVariable("WAYLAND_DISPLAY");
         if (display is { Length: > 0 } && Path.IsPathRooted(display))

@@ -82,6 +82,9 @@ internal sealed class RunOptions
         if (screenshot is not null && gpu is null)
             throw new UsageException("--screenshot-on-exit needs the GPU (drop --gpu off)");
         var display = gpu is null ? DisplayChoice.None : DisplayChoice.Parse(result.GetValue(_display)!, result.GetValue(_waylandSocket));
+        // Cross-domain contexts and winsrv connect the guest's Wayland clients to the same compositor.
+        if (gpu is not null)
+            gpu = gpu with { WaylandSocket = result.GetValue(_waylandSocket) ?? DisplayChoice.DefaultSocket() };
 
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));

@@ -98,7 +98,7 @@ public sealed class CapsetAndContextTests : IDisposable
             _h.Submit(new VirtioGpuCmdSubmit { Hdr = GpuHarness.Hdr(CMD_SUBMIT_3D, ctxId: ctx), Size = size }, extra: stream);
         Assert.Equal(RESP_ERR_INVALID_CONTEXT_ID, Submit(5, 16).Type);
         Assert.Equal(RESP_ERR_INVALID_PARAMETER, Submit(2, 16).Type); // default context: no command stream
-        Assert.Equal(RESP_ERR_UNSPEC, Submit(1, 16).Type); // cross-domain: next slice
+        Assert.Equal(RESP_ERR_UNSPEC, Submit(1, 16).Type); // cross-domain: cmd_size 0 is malformed
         Assert.Equal(RESP_ERR_INVALID_PARAMETER, Submit(1, 17).Type); // size beyond the bytes sent
         Assert.Equal(RESP_OK_DISPLAY_INFO, _h.GetDisplayInfo().Type); // and the device keeps serving
     }

@@ -33,24 +33,73 @@ internal sealed class BackingStore
     /// <summary>Copies [offset, offset + destination.Length) out of the backing; the caller checked the range.</summary>
     public GuestMemoryError TryRead(GuestMemory memory, ulong offset, Span<byte> destination)
     {
-        int index = Array.BinarySearch(_starts, offset);
-        if (index < 0)
-            index = ~index - 1;
-        int done = 0;
-        while (done < destination.Length)
+        var chunks = new Chunks(this, offset, destination.Length);
+        while (chunks.TryNext(out var address, out int done, out int count))
         {
-            if (index >= _entries.Length)
-                return GuestMemoryError.PartialBuffer;
-            var entry = _entries[index];
-            ulong inEntry = offset - _starts[index];
-            int chunk = (int)Math.Min(entry.Length - inEntry, (ulong)(destination.Length - done));
-            var error = memory.TryRead(entry.Address.Offset(inEntry), destination.Slice(done, chunk));
+            var error = memory.TryRead(address, destination.Slice(done, count));
             if (error != GuestMemoryError.None)
                 return error;
-            done += chunk;
-            offset += (ulong)chunk;
-            index++;
         }
-        return GuestMemoryError.None;
+        return chunks.Error;
+    }
+
+    /// <summary>
+    /// Copies <paramref name="source"/> into the backing at <paramref name="offset"/>, across entries (cross-domain
+    /// rings may straddle pages that are not contiguous in guest memory); the caller checked the range.
+    /// </summary>
+    public GuestMemoryError TryWrite(GuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
+    {
+        var chunks = new Chunks(this, offset, source.Length);
+        while (chunks.TryNext(out var address, out int done, out int count))
+        {
+            var error = memory.TryWrite(address, source.Slice(done, count));
+            if (error != GuestMemoryError.None)
+                return error;
+        }
+        return chunks.Error;
+    }
+
+    /// <summary>Walks [offset, offset + length) of the linear backing as pieces that each lie in one entry.</summary>
+    private ref struct Chunks
+    {
+        private readonly BackingStore _store;
+        private readonly int _length;
+        private ulong _offset;
+        private int _index;
+        private int _done;
+
+        public Chunks(BackingStore store, ulong offset, int length)
+        {
+            _store = store;
+            _offset = offset;
+            _length = length;
+            int index = Array.BinarySearch(store._starts, offset);
+            _index = index < 0 ? ~index - 1 : index;
+        }
+
+        /// <summary>PartialBuffer when the range ran past the last entry.</summary>
+        public GuestMemoryError Error { get; private set; }
+
+        public bool TryNext(out GuestAddress address, out int done, out int count)
+        {
+            address = default;
+            done = _done;
+            count = 0;
+            if (_done >= _length)
+                return false;
+            if (_index < 0 || _index >= _store._entries.Length)
+            {
+                Error = GuestMemoryError.PartialBuffer;
+                return false;
+            }
+            var entry = _store._entries[_index];
+            ulong inEntry = _offset - _store._starts[_index];
+            count = (int)Math.Min(entry.Length - inEntry, (ulong)(_length - _done));
+            address = entry.Address.Offset(inEntry);
+            _done += count;
+            _offset += (ulong)count;
+            _index++;
+            return true;
+        }
     }
 }

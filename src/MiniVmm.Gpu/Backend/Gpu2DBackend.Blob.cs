@@ -37,14 +37,14 @@ public sealed partial class Gpu2DBackend
             return GpuResponse.ErrInvalidParameter($"blob size {size} is more than the {_options.MaxHostMemoryBytes}-byte cap");
         return blobMem switch
         {
-            VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST => CreateGuestBlob(memory, resourceId, flags, size, entries),
+            VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST => CreateGuestBlob(memory, ctxId, resourceId, flags, size, entries),
             VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D => CreateHostBlob(ctxId, resourceId, flags, blobId, size, entries.Length),
             VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST => GpuResponse.ErrInvalidParameter("blob_mem HOST3D_GUEST needs a 3D renderer"),
             _ => GpuResponse.ErrInvalidParameter($"unknown blob_mem {blobMem}"),
         };
     }
 
-    private GpuResponse CreateGuestBlob(GuestMemory memory, uint resourceId, uint flags, ulong size, ReadOnlySpan<VirtioGpuMemEntry> entries)
+    private GpuResponse CreateGuestBlob(GuestMemory memory, uint ctxId, uint resourceId, uint flags, ulong size, ReadOnlySpan<VirtioGpuMemEntry> entries)
     {
         if (ValidateBacking(memory, entries, out var buffers) is { } invalid)
             return invalid;
@@ -56,6 +56,7 @@ public sealed partial class Gpu2DBackend
             if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST, flags, 0, size, null, backing, memory));
+            AttachOnCreateLocked(ctxId, resourceId);
             return GpuResponse.OkNoData;
         }
     }
@@ -74,10 +75,22 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
             if ((long)size > _options.MaxHostMemoryBytes - _hostBytes)
                 return GpuResponse.ErrOutOfMemory($"{size} bytes would pass the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)");
-            if (HostBlobMemory.TryCreate($"minivmm-blob-{resourceId}", size, out string? error) is not { } host)
+            // A cross-domain blob_id may name a compositor fd (a RECEIVE identifier): those pages, not fresh ones.
+            HostBlobMemory? host;
+            string? error = null;
+            if (_contexts[ctxId].CrossDomain is { } crossDomain && crossDomain.TryTakeRegistered(blobId, size, out var fd, out error))
+            {
+                if (error is not null)
+                    return GpuResponse.ErrInvalidParameter(error);
+                host = HostBlobMemory.TryWrap(fd!, size, out error);
+            }
+            else
+                host = HostBlobMemory.TryCreate($"minivmm-blob-{resourceId}", size, out error);
+            if (host is null)
                 return GpuResponse.ErrOutOfMemory(error ?? "memfd failed");
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, flags, blobId, size, host, null, null));
             _hostBytes += (long)size;
+            AttachOnCreateLocked(ctxId, resourceId);
             return GpuResponse.OkNoData;
         }
     }
@@ -149,6 +162,8 @@ public sealed partial class Gpu2DBackend
     {
         foreach (var id in _blobs.Keys.ToArray())
             UnrefBlobLocked(id);
+        foreach (var context in _contexts.Values)
+            context.CrossDomain?.Dispose();
         _contexts.Clear();
     }
 }

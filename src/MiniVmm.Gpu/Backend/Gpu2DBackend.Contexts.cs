@@ -1,3 +1,4 @@
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 
 namespace MiniVmm.Gpu.Backend;
@@ -76,7 +77,10 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"context {ctxId} already exists");
             if (_contexts.Count >= MaxContexts)
                 return GpuResponse.ErrOutOfMemory($"{MaxContexts} contexts already exist");
-            _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName));
+            var crossDomain = capset == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
+                ? new CrossDomainContext(ctxId, this, _options.WaylandSocket, CrossDomainLoop, _onCrossDomainReadable)
+                : null;
+            _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName, crossDomain));
             return GpuResponse.OkNoData;
         }
     }
@@ -86,9 +90,11 @@ public sealed partial class Gpu2DBackend
     {
         lock (_lock)
         {
-            return _contexts.Remove(ctxId)
-                ? GpuResponse.OkNoData
-                : GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"no context {ctxId}");
+            if (!_contexts.Remove(ctxId, out var context))
+                return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"no context {ctxId}");
+            // Socket, pipes and parked compositor fds go now; the device completes the context's deferred fences.
+            context.CrossDomain?.Dispose();
+            return GpuResponse.OkNoData;
         }
     }
 
@@ -112,19 +118,6 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrInvalidResourceId(resourceId);
             context.Resources.Add(resourceId);
             return GpuResponse.OkNoData;
-        }
-    }
-
-    /// <summary>SUBMIT_3D. No context type here runs a command stream yet: cross-domain's arrives in the next slice.</summary>
-    public GpuResponse Submit3D(uint ctxId, ReadOnlySpan<byte> commands)
-    {
-        lock (_lock)
-        {
-            if (!_contexts.TryGetValue(ctxId, out var context))
-                return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"no context {ctxId}");
-            return context.CapsetId == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
-                ? GpuResponse.ErrUnspec($"cross-domain commands are not served yet ({commands.Length} bytes dropped)")
-                : GpuResponse.ErrInvalidParameter($"context {ctxId} has no command stream (no virgl renderer)");
         }
     }
 

@@ -29,6 +29,7 @@ public sealed partial class Gpu2DBackend
         _scanouts = [.. Enumerable.Range(0, options.Scanouts).Select(i => new Scanout(i, _lock))];
         _edid = Edid.Build(options.Width, options.Height);
         _region = region;
+        _onCrossDomainReadable = PumpWithoutDevice;
     }
 
     public IReadOnlyList<Scanout> Scanouts => _scanouts;

@@ -56,6 +56,34 @@ public sealed unsafe class HostBlobMemory : IDisposable
         return new HostBlobMemory(fd, (byte*)pointer, size);
     }
 
+    /// <summary>
+    /// Takes over <paramref name="fd"/> (a compositor memfd the guest now creates as a HOST3D blob) and maps
+    /// <paramref name="size"/> bytes of it. Read-only when the fd refuses a writable shared mapping (sealed keymaps);
+    /// the device only reads host blobs. Null with a reason; the fd is then closed.
+    /// </summary>
+    public static HostBlobMemory? TryWrap(SafeFileHandle fd, ulong size, out string? error)
+    {
+        error = null;
+        int raw = (int)fd.DangerousGetHandle();
+        void* pointer = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0);
+        if (pointer == MAP_FAILED)
+            pointer = mmap(null, (size_t)size, PROT_READ, MAP_SHARED, raw, 0);
+        if (pointer == MAP_FAILED)
+        {
+            error = $"mmap of a {size}-byte host fd failed (errno {errno})";
+            fd.Dispose();
+            return null;
+        }
+        return new HostBlobMemory(fd, (byte*)pointer, size);
+    }
+
+    /// <summary>A new close-on-exec descriptor for the memfd (the caller owns it), or null when the fd table is full.</summary>
+    public SafeFileHandle? Duplicate()
+    {
+        int raw = fcntl((int)Fd.DangerousGetHandle(), F_DUPFD_CLOEXEC, 0);
+        return raw < 0 ? null : new SafeFileHandle(raw, ownsHandle: true);
+    }
+
     /// <summary>A window into the pages; throws on a range outside them (callers check guest values first).</summary>
     public Span<byte> GetSpan(ulong offset, int length)
     {

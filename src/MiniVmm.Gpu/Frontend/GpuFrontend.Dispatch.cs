@@ -95,7 +95,7 @@ internal sealed partial class GpuFrontend
                 return GpuResponse.ErrUnspec("cursor commands belong on the cursor queue");
 
             default:
-                return GpuResponse.ErrUnspec($"unknown command 0x{hdr.Type:x}");
+                return Winsrv?.DispatchControl(in hdr, reader, out fields) ?? GpuResponse.ErrUnspec($"unknown command 0x{hdr.Type:x}");
         }
     }
 

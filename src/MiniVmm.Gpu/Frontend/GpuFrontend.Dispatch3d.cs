@@ -9,6 +9,13 @@ namespace MiniVmm.Gpu.Frontend;
 /// Decoding of the capset, UUID, blob and context commands. Each is served only when its feature is offered
 /// (RESOURCE_BLOB with blob=on, VIRGL + CONTEXT_INIT with contexts=on); otherwise it gets ERR_UNSPEC, as before.
 /// </summary>
+internal readonly record struct SubmitFence(uint CtxId, uint Flags, byte RingIdx, int Polls)
+{
+    /// <summary>Fenced on a context timeline (FENCE | INFO_RING_IDX): only such fences can wait for a message.</summary>
+    public bool OnTimeline => (Flags & (VirtioGpuConstants.VIRTIO_GPU_FLAG_FENCE | VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX))
+        == (VirtioGpuConstants.VIRTIO_GPU_FLAG_FENCE | VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX);
+}
+
 internal sealed partial class GpuFrontend
 {
     /// <summary>Largest SUBMIT_3D stream read: cross-domain commands are small (a SEND carries at most a few KiB).</summary>
@@ -80,8 +87,17 @@ internal sealed partial class GpuFrontend
         var commands = new byte[cmd.Size];
         if (!reader.TryReadBytes(commands))
             return GpuResponse.ErrUnspec("command stream could not be read");
-        return _backend.Submit3D(hdr.CtxId, commands);
+        var response = _backend.Submit3D(hdr.CtxId, commands, out int polls);
+        if (polls > 0 || (hdr.Flags & VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX) != 0)
+            LastSubmit = new SubmitFence(hdr.CtxId, hdr.Flags, hdr.RingIdx, polls);
+        return response;
     }
+
+    /// <summary>
+    /// Set by a SUBMIT_3D that carried POLLs or named a ring, for the device's fence bookkeeping; the device clears it
+    /// before each chain. <see cref="SubmitFence.Polls"/> counts channel-ring messages still owed for it.
+    /// </summary>
+    public SubmitFence? LastSubmit { get; set; }
 
     /// <summary>The guest's debug name as printable ASCII (it only ever reaches traces).</summary>
     private static string DebugName(ReadOnlySpan<byte> bytes)

@@ -24,6 +24,9 @@ internal sealed partial class GpuFrontend
 
     private bool Tracing => _tracer is not null;
 
+    /// <summary>winsrv=on: takes CONNECT and DISCONNECT, which arrive as otherwise unknown control commands.</summary>
+    internal Winsrv.WinsrvFrontend? Winsrv { get; set; }
+
     /// <summary>Serves one chain and returns the used length: the response's size, or 0 when it did not fit.</summary>
     public uint Process(DescriptorChain chain, int queueIndex)
     {

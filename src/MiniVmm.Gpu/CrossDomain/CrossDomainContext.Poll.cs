@@ -1,0 +1,119 @@
+using MiniVmm.Virtio;
+
+namespace MiniVmm.Gpu.CrossDomain;
+
+// POLL: each outstanding POLL is answered by exactly one message on the channel ring (RECEIVE, READ or the hang-up
+// RECEIVE). The guest proxy reads the ring only after the POLL's fence, so a second message must not be written
+// before a second POLL: hence the count, and the event-loop watch that exists only while a POLL waits (the loop is
+// level-triggered, so an idle watch on a readable socket would spin).
+public sealed partial class CrossDomainContext
+{
+    private readonly EventLoop _loop;
+    private readonly Action<CrossDomainContext> _onReadable;
+    private readonly List<IDisposable> _watches = [];
+    private int _pendingPolls;
+    private int _messagesWritten;
+
+    /// <summary>POLLs not yet answered.</summary>
+    public int PendingPolls => _pendingPolls;
+
+    /// <summary>
+    /// Answers outstanding POLLs from what is readable now, without blocking (the event loop calls this through the
+    /// device when a watched fd becomes readable). Messages written go to <see cref="TakeMessagesWritten"/>.
+    /// </summary>
+    public void Pump() => PumpAll();
+
+    /// <summary>How many POLLs were answered since the last call: the device completes that many ring-1 fences.</summary>
+    public int TakeMessagesWritten()
+    {
+        var count = _messagesWritten;
+        _messagesWritten = 0;
+        return count;
+    }
+
+    private void PumpAll()
+    {
+        while (_pendingPolls > 0 && TryWriteOneMessage())
+        {
+            _pendingPolls--;
+            _messagesWritten++;
+        }
+        if (_pendingPolls > 0)
+            Arm();
+        else
+            Disarm();
+    }
+
+    private bool TryWriteOneMessage()
+    {
+        var ring = new byte[CrossDomainConstants.RingSize];
+        int length;
+        if (_channel is not { } channel)
+            length = HangUp(ring);
+        else
+        {
+            var data = new byte[CrossDomainConstants.MaxSendReceiveData];
+            var identifiers = new List<(uint Id, uint Type, ulong Size)>();
+            if (channel.TryReceive(data, out var count, identifiers, out var hungUp))
+            {
+                length = hungUp ? HangUp(ring) : Receive(ring, data.AsSpan(0, count), identifiers);
+            }
+            else if (channel.TryReadPipe(data, out var pipeId, out count, out var pipeHangUp))
+            {
+                CrossDomainRingWriter.WriteRead(ring, pipeId, data.AsSpan(0, count), pipeHangUp);
+                length = CrossDomainReadWrite.Size + count;
+            }
+            else
+                return false;
+        }
+        // A ring that went away (unref) loses the message, but the POLL still counts as answered so the guest's
+        // fence completes: a guest that frees its ring mid-session only hurts itself.
+        if (_host.WriteRing(Id, _channelRing, ring.AsSpan(0, length)) is { } error)
+            Error ??= "channel ring: " + error;
+        return true;
+    }
+
+    private int Receive(byte[] ring, ReadOnlySpan<byte> data, List<(uint Id, uint Type, ulong Size)> identifiers)
+    {
+        if (CrossDomainRingWriter.WriteReceive(ring, data, [.. identifiers]) != CrossDomainRingError.None)
+        {
+            // Cannot happen with the channel's limits; if it did, the stream lost bytes, so end it honestly.
+            _channel?.Dispose();
+            _channel = null;
+            Error ??= "a RECEIVE did not fit the ring";
+            return HangUp(ring);
+        }
+        return CrossDomainSendReceive.Size + data.Length;
+    }
+
+    private int HangUp(byte[] ring)
+    {
+        CrossDomainRingWriter.WriteHangUp(ring);
+        // Nothing more will come: drop the socket now so its fd is not held until CTX_DESTROY.
+        if (_channel is { IsHungUp: true } channel)
+        {
+            channel.Dispose();
+            _channel = null;
+            Error ??= "the compositor hung up";
+        }
+        return CrossDomainSendReceive.Size;
+    }
+
+    private void Arm()
+    {
+        Disarm();
+        if (_channel is not { } channel)
+            return;
+        _watches.Add(_loop.Add(channel.Socket, _ => _onReadable(this)));
+        foreach (var (_, pipe) in channel.ReadPipes)
+            _watches.Add(_loop.Add(pipe, _ => _onReadable(this)));
+        _loop.Start();
+    }
+
+    private void Disarm()
+    {
+        foreach (var watch in _watches)
+            watch.Dispose();
+        _watches.Clear();
+    }
+}

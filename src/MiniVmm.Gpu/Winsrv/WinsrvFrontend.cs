@@ -1,0 +1,193 @@
+using MiniVmm.Gpu.Backend;
+using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Gpu.Protocol;
+using MiniVmm.Virtio;
+using MiniVmm.Virtio.Queue;
+
+namespace MiniVmm.Gpu.Winsrv;
+
+/// <summary>
+/// The winsrv front door (docs/winsrv.md): CONNECT/DISCONNECT on the control queue, TX on its own queue, RX into
+/// buffers the guest pre-posts on another, all over <see cref="CrossDomainChannel"/>, one per guest connection id.
+/// Every guest value is checked and answered with an error response; nothing a guest or compositor does throws.
+/// Threading: <see cref="_lock"/> guards everything; the device thread (queue notifies, control commands) and the
+/// event-loop thread (socket readable) both take it. Lock order: device lock, then this one, then the backend's.
+/// </summary>
+public sealed partial class WinsrvFrontend : IDisposable
+{
+    /// <summary>Open connections per device: bounds the host sockets a guest can pin.</summary>
+    public const int MaxConnections = 64;
+
+    private readonly Lock _lock = new();
+    private readonly WinsrvNumbers _numbers;
+    private readonly string? _socketPath;
+    private readonly WinsrvResources _resources;
+    private readonly Action<string>? _tracer;
+    private readonly Dictionary<uint, WinsrvConnection> _connections = []; // guarded by _lock
+    private Virtqueue? _rx, _tx; // guarded by _lock; null until the driver negotiated winsrv and enabled them
+    private IVirtioInterrupt? _interrupt; // guarded by _lock
+    private EventLoop? _loop; // guarded by _lock
+
+    internal WinsrvFrontend(GpuOptions options, Gpu2DBackend backend, Action<string>? tracer)
+    {
+        _numbers = options.WinsrvNumbers;
+        _socketPath = options.WaylandSocket;
+        _resources = new WinsrvResources(backend);
+        _tracer = tracer;
+        _rxData = new byte[_numbers.MaxData];
+    }
+
+    public int ConnectionCount
+    {
+        get
+        {
+            lock (_lock)
+                return _connections.Count;
+        }
+    }
+
+    /// <summary>
+    /// Watch compositor sockets on <paramref name="loop"/> (the machine's device loop). Without one, sockets are
+    /// only read when the guest kicks a winsrv queue, or when the host calls <see cref="Pump"/>.
+    /// </summary>
+    public void UseEventLoop(EventLoop loop)
+    {
+        lock (_lock)
+        {
+            _loop = loop;
+            UpdateWatchesLocked();
+        }
+    }
+
+    internal bool OwnsQueue(int queueIndex) => queueIndex == _numbers.RxQueueIndex || queueIndex == _numbers.TxQueueIndex;
+
+    /// <summary>Takes the rx and tx queues when the driver accepted the winsrv feature bit; otherwise winsrv stays off.</summary>
+    internal void Activate(VirtioActivation activation)
+    {
+        lock (_lock)
+        {
+            ResetLocked();
+            if ((activation.NegotiatedFeatures & (1UL << _numbers.FeatureBit)) == 0)
+                return;
+            _rx = activation.Queues.ElementAtOrDefault(_numbers.RxQueueIndex);
+            _tx = activation.Queues.ElementAtOrDefault(_numbers.TxQueueIndex);
+            _interrupt = activation.Interrupt;
+        }
+    }
+
+    internal void Reset()
+    {
+        lock (_lock)
+            ResetLocked();
+    }
+
+    /// <summary>A compositor fd announced in an RX's resource_ids, for CREATE_BLOB(HOST3D, blob_id) to adopt.</summary>
+    public bool TryTakeHostFd(uint blobId, out System.Runtime.InteropServices.SafeHandle fd, out ulong size)
+    {
+        lock (_lock)
+            return _resources.TryTakeHostFd(blobId, out fd, out size);
+    }
+
+    internal void QueueNotify(int queueIndex)
+    {
+        lock (_lock)
+        {
+            if (_interrupt is not { } interrupt)
+                return;
+            if (queueIndex == _numbers.TxQueueIndex && _tx is { } tx)
+                ServeTxLocked(tx, interrupt);
+            else if (queueIndex == _numbers.RxQueueIndex && _rx is { } rx)
+                TakeRxBuffersLocked(rx, interrupt);
+        }
+    }
+
+    /// <summary>
+    /// CONNECT and DISCONNECT, routed here from the control queue; null for any other command. The header has been
+    /// read; the body is the connection id and padding.
+    /// </summary>
+    internal GpuResponse? DispatchControl(in VirtioGpuCtrlHdr hdr, DescriptorChainReader reader, out string? fields)
+    {
+        fields = null;
+        bool connect = hdr.Type == _numbers.CmdConnect;
+        if (!connect && hdr.Type != _numbers.CmdDisconnect)
+            return null;
+        Span<byte> body = stackalloc byte[WinsrvConnect.Size - GpuResponse.HeaderSize];
+        if (!reader.TryReadBytes(body))
+            return GpuResponse.ErrUnspec($"winsrv request body is {reader.Remaining} bytes, needs {body.Length}");
+        uint id = BitConverter.ToUInt32(body);
+        fields = $"winsrv {(connect ? "CONNECT" : "DISCONNECT")} fd={id}";
+        lock (_lock)
+            return connect ? ConnectLocked(id) : DisconnectLocked(id);
+    }
+
+    public void Dispose() => Reset();
+
+    private GpuResponse ConnectLocked(uint id)
+    {
+        if (_interrupt is null)
+            return GpuResponse.ErrUnspec("winsrv was not negotiated");
+        if (_connections.ContainsKey(id))
+            return GpuResponse.ErrInvalidParameter($"connection {id} is already open");
+        if (_connections.Count >= MaxConnections)
+            return GpuResponse.ErrOutOfMemory($"{MaxConnections} connections are open already");
+        if (_socketPath is null)
+            return GpuResponse.ErrUnspec("no compositor socket is configured (--wayland-socket)");
+        if (CrossDomainChannel.TryConnect(_socketPath, _resources, out string? error) is not { } channel)
+        {
+            // One line for the operator even without --trace: the guest only sees ERR_UNSPEC.
+            Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: compositor unreachable at {_socketPath}: {error}");
+            return GpuResponse.ErrUnspec($"compositor unreachable: {error}");
+        }
+        _connections.Add(id, new WinsrvConnection(id, channel));
+        UpdateWatchesLocked();
+        return GpuResponse.OkNoData;
+    }
+
+    private GpuResponse DisconnectLocked(uint id)
+    {
+        if (!_connections.Remove(id, out var connection))
+            return GpuResponse.ErrInvalidParameter($"no connection {id}");
+        connection.Dispose();
+        return GpuResponse.OkNoData;
+    }
+
+    private void ResetLocked()
+    {
+        foreach (var connection in _connections.Values)
+            connection.Dispose();
+        _connections.Clear();
+        _rxPosted.Clear();
+        _resources.Dispose();
+        _rx = _tx = null;
+        _interrupt = null;
+    }
+
+    /// <summary>Same rule as the control queue: a chain the queue rejects comes back with used.len 0 and NEEDS_RESET.</summary>
+    private DescriptorChain? PopLocked(Virtqueue queue, int queueIndex, IVirtioInterrupt interrupt, ref bool returned, out bool stop)
+    {
+        stop = false;
+        var pop = queue.TryPop();
+        if (pop.Status == PopStatus.Empty)
+        {
+            stop = true;
+            return null;
+        }
+        if (pop.Status != PopStatus.Error)
+            return pop.Chain;
+        _tracer?.Invoke($"winsrv queue {queueIndex}: {pop.Error}");
+        interrupt.SignalNeedsReset($"virtio-gpu queue {queueIndex}: {pop.Error.Message}");
+        if (pop.Head is { } head)
+            returned |= ReturnLocked(queue, queueIndex, head, 0, interrupt, ref stop);
+        stop |= pop.Error.Kind is QueueErrorKind.AvailIndexAhead or QueueErrorKind.RingInaccessible;
+        return null;
+    }
+
+    private static bool ReturnLocked(Virtqueue queue, int queueIndex, ushort head, uint written, IVirtioInterrupt interrupt, ref bool stop)
+    {
+        if (queue.AddUsed(head, written))
+            return true;
+        interrupt.SignalNeedsReset($"virtio-gpu queue {queueIndex}: the used ring is no longer in guest memory");
+        stop = true;
+        return false;
+    }
+}

@@ -1,0 +1,65 @@
+using System.Runtime.InteropServices;
+using MiniVmm.Gpu.Backend;
+using MiniVmm.Gpu.CrossDomain;
+
+namespace MiniVmm.Gpu.Winsrv;
+
+/// <summary>
+/// The channel's view of the device's resources for winsrv. Guest → host: only HOST3D blobs are sent, as a dup of
+/// their memfd, so the compositor maps the very pages the guest draws into. A 2D resource is refused rather than
+/// copied into a fresh memfd: a copy would be a snapshot, and every later TRANSFER_TO_HOST would be lost to the
+/// compositor's wl_shm pool. GUEST blobs have no host fd and are refused too. Host → guest: compositor fds (the
+/// keymap) are kept here under small host-chosen blob ids, which RX reports in resource_ids; the guest turns one
+/// into a resource with CREATE_BLOB(HOST3D, blob_id), which takes it with <see cref="TryTakeHostFd"/>.
+/// Guarded by the owning <see cref="WinsrvFrontend"/>'s lock.
+/// </summary>
+internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
+{
+    /// <summary>Compositor fds waiting for the guest: bounds what a compositor (or a guest that never claims) can pin.</summary>
+    public const int MaxPendingHostFds = 64;
+
+    private readonly Gpu2DBackend _backend;
+    private readonly Dictionary<uint, (SafeHandle Fd, ulong Size)> _hostFds = [];
+    private uint _nextBlobId = 1;
+
+    public WinsrvResources(Gpu2DBackend backend) => _backend = backend;
+
+    public int PendingHostFds => _hostFds.Count;
+
+    public bool TryGetFd(uint resourceId, out SafeHandle fd, out ulong size)
+    {
+        var dup = _backend.TryDupWinsrvBlobFd(resourceId, out size);
+        fd = dup!;
+        return dup is not null;
+    }
+
+    public uint RegisterHostFd(SafeHandle fd, ulong size)
+    {
+        if (_hostFds.Count >= MaxPendingHostFds)
+        {
+            fd.Dispose();
+            return 0;
+        }
+        // Skip 0 (it means "unused" in resource_ids) and ids still pending after a wrap.
+        while (_nextBlobId == 0 || _hostFds.ContainsKey(_nextBlobId))
+            _nextBlobId++;
+        uint id = _nextBlobId++;
+        _hostFds.Add(id, (fd, size));
+        return id;
+    }
+
+    /// <summary>Hands the compositor fd registered under <paramref name="blobId"/> to its new owner, once.</summary>
+    public bool TryTakeHostFd(uint blobId, out SafeHandle fd, out ulong size)
+    {
+        bool found = _hostFds.Remove(blobId, out var entry);
+        (fd, size) = found ? entry : (null!, 0UL);
+        return found;
+    }
+
+    public void Dispose()
+    {
+        foreach (var (fd, _) in _hostFds.Values)
+            fd.Dispose();
+        _hostFds.Clear();
+    }
+}

@@ -1,0 +1,190 @@
+using System.Net.Sockets;
+using MiniVmm.Gpu.CrossDomain;
+using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
+
+namespace MiniVmm.Gpu.Tests.CrossDomain;
+
+/// <summary>
+/// Cross-domain contexts through the whole device, against a plain listening Unix socket standing in for the
+/// compositor (the test accepts and plays it): INIT, fenced POLLs, hang-ups, teardown, and hostile streams.
+/// </summary>
+public sealed class CrossDomainContextTests : IDisposable
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private readonly string _path = Path.Combine(Path.GetTempPath(), $"minivmm-xd-{Guid.NewGuid():N}.sock");
+    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+    private readonly GpuHarness _h;
+
+    public CrossDomainContextTests()
+    {
+        _listener.Bind(new UnixDomainSocketEndPoint(_path));
+        _listener.Listen(16);
+        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = _path });
+    }
+
+    public void Dispose()
+    {
+        _h.Device.Reset();
+        _h.Dispose();
+        _listener.Dispose();
+        File.Delete(_path);
+    }
+
+    private Socket Open(uint ctx)
+    {
+        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(ctx).Type);
+        _h.CreateRing(ctx * 100, ctx);
+        _h.CreateRing(ctx * 100 + 1, ctx);
+        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdInit(ctx * 100, ctx * 100 + 1)).Type);
+        return _listener.Accept();
+    }
+
+    [Fact]
+    public void APollFenceWaitsForTheCompositorAndCarriesItsBytes()
+    {
+        using var peer = Open(1);
+        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 7, ring: 1);
+        var later = _h.StartSubmit3D(1, [], fence: 8, ring: 1); // same timeline: waits behind the POLL
+        var ring0 = _h.Submit3D(1, [], fence: 9, ring: 0); // another timeline: at once
+        Assert.Equal((RESP_OK_NODATA, 9UL), (ring0.Type, ring0.Header.FenceId));
+        Thread.Sleep(50);
+        Assert.Empty(_h.Control.TakeUsed());
+
+        var hello = new byte[3000]; // crosses the ring's two mem entries
+        new Random(1).NextBytes(hello);
+        peer.Send(hello);
+        var done = _h.WaitUsed(Wait, poll, later);
+        Assert.Equal([7UL, 8UL], done.Select(d => d.FenceId));
+        var (ids, data) = GpuHarness.ParseReceive(_h.ReadRing(101));
+        Assert.Empty(ids);
+        Assert.Equal(hello, data);
+    }
+
+    [Fact]
+    public void DataAlreadyWaitingAnswersThePollAtOnce()
+    {
+        using var peer = Open(1);
+        peer.Send("abcd"u8.ToArray());
+        Thread.Sleep(50);
+        var reply = _h.Submit3D(1, GpuHarness.XdPoll(), fence: 3, ring: 1);
+        Assert.Equal((RESP_OK_NODATA, 3UL), (reply.Type, reply.Header.FenceId));
+        Assert.Equal("abcd"u8.ToArray(), GpuHarness.ParseReceive(_h.ReadRing(101)).Data);
+    }
+
+    [Fact]
+    public void HangUpIsAnEmptyReceiveAndANewContextReconnects()
+    {
+        var peer = Open(1);
+        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
+        peer.Dispose();
+        _h.WaitUsed(Wait, poll);
+        var (ids, data) = GpuHarness.ParseReceive(_h.ReadRing(101));
+        Assert.Empty(ids);
+        Assert.Empty(data);
+        Assert.False(_h.Device.Backend.GetCrossDomainContext(1)!.IsConnected);
+        // Every later POLL is answered at once, and SEND is refused: the guest never waits on a dead channel.
+        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdPoll(), fence: 2, ring: 1).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
+        using var second = Open(2);
+        Assert.True(_h.Device.Backend.GetCrossDomainContext(2)!.IsConnected);
+    }
+
+    [Fact]
+    public void WithoutACompositorInitFailsAndPollsAnswerHangUps()
+    {
+        using var h = new GpuHarness(GpuHarness.BlobOptions());
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
+        h.CreateRing(10, 1);
+        h.CreateRing(11, 1);
+        Assert.Equal(RESP_ERR_UNSPEC, h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdPoll(), fence: 4, ring: 1).Type);
+        Assert.Empty(GpuHarness.ParseReceive(h.ReadRing(11)).Data);
+        h.Device.Reset();
+    }
+
+    [Fact]
+    public void DestroyingAContextReturnsItsWaitingPolls()
+    {
+        using var peer = Open(1);
+        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 5, ring: 1);
+        var destroy = _h.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: 1));
+        Assert.Equal([0UL, 5UL], _h.WaitUsed(Wait, poll, destroy).Select(d => d.FenceId).Order());
+        Assert.Equal(0, peer.Receive(new byte[16])); // the device closed its end
+    }
+
+    [Fact]
+    public void ImageRequirementsGiveALinearLayoutAndABlobId()
+    {
+        using var peer = Open(1);
+        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdImageRequirements(100, 50)).Type);
+        var answer = System.Runtime.InteropServices.MemoryMarshal.Read<CrossDomainImageRequirements>(_h.ReadRing(100));
+        Assert.Equal((448u, 24576UL), (answer.Strides[0], answer.SizeBytes));
+        Assert.NotEqual(0u, answer.BlobId);
+        Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(5, answer.SizeBytes, ctxId: 1, blobId: answer.BlobId).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdImageRequirements(0, 50)).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdImageRequirements(10, 10, drmFormat: 0x3231564e)).Type);
+    }
+
+    [Fact]
+    public void HostileStreamsAreRefusedAndTheDeviceGoesOn()
+    {
+        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1).Type); // POLL before INIT
+        var badSize = GpuHarness.XdPoll();
+        badSize[2] = 4; // cmd_size below the header
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, badSize).Type);
+        badSize[2] = 200; // past the stream
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, badSize).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdInit(77, 78)).Type); // rings that do not exist
+        _h.CreateRing(10, 1);
+        _h.CreateRing(11, 1);
+        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
+        using var peer = _listener.Accept();
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type); // twice
+        var tooMany = GpuHarness.XdSend("abcd"u8);
+        BitConverter.TryWriteBytes(tooMany.AsSpan(8), 29u);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, tooMany).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("abcd"u8, (999u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("abcd"u8, (10u, (uint)CrossDomainIdType.VirtgpuBlob))).Type); // a guest blob has no fd
+        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdSend("abcd"u8)).Type);
+        var got = new byte[4];
+        Assert.Equal(4, peer.Receive(got));
+        Assert.Equal("abcd"u8.ToArray(), got);
+        Assert.Equal(RESP_OK_DISPLAY_INFO, _h.GetDisplayInfo().Type);
+    }
+
+    [Fact]
+    public void ManyContextsLeaveTheFdCountFlat()
+    {
+        // The rings outlive the contexts (plain guest blobs); each context attaches them, connects, sends a blob fd.
+        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(99).Type);
+        _h.CreateRing(2, 99);
+        _h.CreateRing(3, 99);
+        for (uint i = 0; i < 5; i++)
+            Cycle(i);
+        int before = Directory.GetFiles("/proc/self/fd").Length;
+        for (uint i = 0; i < 200; i++)
+            Cycle(i);
+        int after = Directory.GetFiles("/proc/self/fd").Length;
+        // A leak of even one fd per cycle would show +200; other test classes running in parallel open and close
+        // a few of their own, so only growth well past that noise counts.
+        Assert.True(after - before < 40, $"{before} fds before 200 cycles, {after} after");
+
+        void Cycle(uint i)
+        {
+            uint ctx = 1 + i % 7;
+            Assert.Equal(RESP_OK_NODATA, _h.CreateContext(ctx).Type);
+            Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(50, 4096, ctxId: ctx).Type);
+            Assert.Equal(RESP_OK_NODATA, _h.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
+            Assert.Equal(RESP_OK_NODATA, _h.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
+            Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
+            using (var peer = _listener.Accept())
+            {
+                var poll = _h.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: i, ring: 1);
+                Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdSend("abcd"u8, (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
+                _h.WaitUsed(Wait, poll, _h.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: ctx)));
+            }
+            Assert.Equal(RESP_OK_NODATA, _h.Unref(50).Type);
+        }
+    }
+}

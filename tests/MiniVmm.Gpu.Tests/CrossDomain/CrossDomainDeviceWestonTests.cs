@@ -1,0 +1,59 @@
+using System.Buffers.Binary;
+using System.Text;
+using MiniVmm.Wayland;
+using MiniVmm.Wayland.Protocol;
+using MiniVmm.Wayland.Tests.Support;
+using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
+
+namespace MiniVmm.Gpu.Tests.CrossDomain;
+
+/// <summary>The device's cross-domain path against a real Weston: the harness plays the guest proxy end to end.</summary>
+[Collection("Weston")]
+public sealed class CrossDomainDeviceWestonTests
+{
+    [Fact]
+    public void RegistryGlobalsArriveThroughAFencedPoll()
+    {
+        using var weston = WestonCompositor.Start();
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
+        h.CreateRing(10, 1);
+        h.CreateRing(11, 1);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
+        using var writer = new WireWriter();
+        WlDisplay.GetRegistry(writer, 1, 2);
+        WlDisplay.Sync(writer, 1, 3);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdSend(writer.Written)).Type);
+
+        var names = new HashSet<string>();
+        var pending = new List<byte>();
+        var done = false;
+        for (ulong fence = 1; !done && fence < 50; fence++)
+        {
+            var poll = h.StartSubmit3D(1, GpuHarness.XdPoll(), fence, ring: 1);
+            Assert.Equal(fence, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
+            var (ids, data) = GpuHarness.ParseReceive(h.ReadRing(11));
+            Assert.True(data.Length > 0, "hang-up\n" + weston.Log);
+            pending.AddRange(data);
+            var bytes = pending.ToArray();
+            var offset = 0;
+            while (WireMessage.TryParse(bytes.AsSpan(offset), out var message, out _))
+            {
+                if (message.ObjectId == 2 && message.Opcode == WlRegistry.Events.Global)
+                {
+                    var body = message.Body;
+                    var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(body[4..]);
+                    names.Add(Encoding.UTF8.GetString(body.Slice(8, length - 1)));
+                }
+                done |= message.ObjectId == 3;
+                offset += message.Size;
+            }
+            pending.RemoveRange(0, offset);
+        }
+        Assert.True(done);
+        Assert.Contains("wl_compositor", names);
+        Assert.Contains("wl_shm", names);
+        Assert.Contains("xdg_wm_base", names);
+        h.Device.Reset();
+    }
+}

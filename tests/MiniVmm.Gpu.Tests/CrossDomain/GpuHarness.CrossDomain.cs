@@ -1,0 +1,132 @@
+using System.Diagnostics;
+using System.Runtime.InteropServices;
+using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Gpu.Protocol;
+using MiniVmm.Memory;
+using MiniVmm.TestSupport;
+
+namespace MiniVmm.Gpu.Tests;
+
+/// <summary>The guest proxy's side of a cross-domain context: rings, command encoding, fenced POLLs.</summary>
+internal sealed partial class GpuHarness
+{
+    private readonly Dictionary<uint, (ulong Addr, uint Length)[]> _rings = [];
+
+    /// <summary>
+    /// A 4 KiB GUEST ring blob in two 2 KiB mem entries that are not adjacent in guest memory, so every message
+    /// longer than 2 KiB crosses an entry; created with ctx_id 0 and attached the way Linux attaches it.
+    /// </summary>
+    public void CreateRing(uint id, uint ctxId)
+    {
+        var first = AllocatePages(4096);
+        AllocatePages(4096); // a gap
+        var second = AllocatePages(4096);
+        var entries = new[] { (first.Value, 2048u), (second.Value, 2048u) };
+        Assert.Equal(VirtioGpuCtrlType.RESP_OK_NODATA, CreateGuestBlob(id, 4096, entries).Type);
+        Assert.Equal(VirtioGpuCtrlType.RESP_OK_NODATA, CtxResource(VirtioGpuCtrlType.CMD_CTX_ATTACH_RESOURCE, ctxId, id).Type);
+        _rings[id] = entries;
+    }
+
+    public byte[] ReadRing(uint id)
+    {
+        var bytes = new List<byte>();
+        foreach (var (addr, length) in _rings[id])
+        {
+            var part = new byte[length];
+            Memory.Read(new GuestAddress(addr), part);
+            bytes.AddRange(part);
+        }
+        return [.. bytes];
+    }
+
+    public Reply Submit3D(uint ctxId, byte[] stream, ulong? fence = null, byte? ring = null) =>
+        Submit(new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D, fence, ctxId, ring), Size = (uint)stream.Length }, extra: stream);
+
+    /// <summary>Queues a SUBMIT_3D and kicks, without expecting the used entry yet (a POLL's fence waits).</summary>
+    public MockChain StartSubmit3D(uint ctxId, byte[] stream, ulong fence, byte ring)
+    {
+        var command = Bytes(new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D, fence, ctxId, ring), Size = (uint)stream.Length });
+        var chain = Control.AddChain(MockBuffer.Readable(command), MockBuffer.Readable(stream), MockBuffer.WritableSpace(24));
+        Device.QueueNotify(VirtioGpuConstants.ControlQueue);
+        return chain;
+    }
+
+    /// <summary>Queues a command and kicks, for when other chains come back with it (CTX_DESTROY returns waiting POLLs).</summary>
+    public MockChain Start<T>(in T command) where T : unmanaged
+    {
+        var chain = Control.AddChain(MockBuffer.Readable(Bytes(in command)), MockBuffer.WritableSpace(24));
+        Device.QueueNotify(VirtioGpuConstants.ControlQueue);
+        return chain;
+    }
+
+    /// <summary>Waits (bounded) for the used entries of <paramref name="chains"/>; returns their response headers in used order.</summary>
+    public List<VirtioGpuCtrlHdr> WaitUsed(TimeSpan timeout, params MockChain[] chains)
+    {
+        var clock = Stopwatch.StartNew();
+        var done = new List<VirtioGpuCtrlHdr>();
+        var byHead = chains.ToDictionary(c => c.Head);
+        while (done.Count < chains.Length)
+        {
+            foreach (var used in Control.TakeUsed())
+            {
+                Assert.True(byHead.TryGetValue((ushort)used.Id, out var chain), $"unexpected used head {used.Id}");
+                done.Add(MemoryMarshal.Read<VirtioGpuCtrlHdr>(Control.ReadBytes(chain.BufferAddresses[^1], 24)));
+            }
+            if (done.Count < chains.Length && clock.Elapsed > timeout)
+                throw new TimeoutException($"{done.Count} of {chains.Length} chains came back");
+            Thread.Sleep(2);
+        }
+        return done;
+    }
+
+    public static byte[] XdInit(uint queryRing, uint channelRing) => Bytes(new CrossDomainInit
+    {
+        Hdr = XdHeader(CrossDomainCmd.Init, CrossDomainInit.Size),
+        QueryRingId = queryRing,
+        ChannelRingId = channelRing,
+        ChannelType = CrossDomainConstants.ChannelTypeWayland,
+    });
+
+    public static byte[] XdPoll() => Bytes(new CrossDomainPoll { Hdr = XdHeader(CrossDomainCmd.Poll, CrossDomainPoll.Size) });
+
+    public static byte[] XdImageRequirements(uint width, uint height, uint drmFormat = 0x34325241) => Bytes(new CrossDomainGetImageRequirements
+    {
+        Hdr = XdHeader(CrossDomainCmd.GetImageRequirements, CrossDomainGetImageRequirements.Size),
+        Width = width,
+        Height = height,
+        DrmFormat = drmFormat,
+    });
+
+    public static byte[] XdSend(ReadOnlySpan<byte> data, params (uint Id, uint Type)[] identifiers)
+    {
+        var size = CrossDomainSendReceive.Size + ((data.Length + 3) & ~3);
+        var message = new CrossDomainSendReceive
+        {
+            Hdr = XdHeader(CrossDomainCmd.Send, size),
+            NumIdentifiers = (uint)identifiers.Length,
+            OpaqueDataSize = (uint)data.Length,
+        };
+        for (var i = 0; i < Math.Min(identifiers.Length, CrossDomainConstants.MaxIdentifiers); i++)
+        {
+            message.Identifiers[i] = identifiers[i].Id;
+            message.IdentifierTypes[i] = identifiers[i].Type;
+        }
+        var bytes = new byte[size];
+        Bytes(message).CopyTo(bytes, 0);
+        data.CopyTo(bytes.AsSpan(CrossDomainSendReceive.Size));
+        return bytes;
+    }
+
+    /// <summary>The RECEIVE at the start of a channel ring: its identifiers and its Wayland bytes.</summary>
+    public static (List<(uint Id, uint Type, uint Size)> Ids, byte[] Data) ParseReceive(byte[] ring)
+    {
+        var message = MemoryMarshal.Read<CrossDomainSendReceive>(ring);
+        Assert.Equal((byte)CrossDomainCmd.Receive, message.Hdr.Cmd);
+        var ids = new List<(uint, uint, uint)>();
+        for (var i = 0; i < message.NumIdentifiers; i++)
+            ids.Add((message.Identifiers[i], message.IdentifierTypes[i], message.IdentifierSizes[i]));
+        return (ids, ring.AsSpan(CrossDomainSendReceive.Size, (int)message.OpaqueDataSize).ToArray());
+    }
+
+    private static CrossDomainHeader XdHeader(CrossDomainCmd cmd, int size) => new() { Cmd = (byte)cmd, CmdSize = (ushort)size };
+}
