@@ -31,7 +31,7 @@ public static class GpuPayloads
             a.cmp(__dword_ptr[rsi + NumScanoutsOffset], 1);
             p.Require(a.je, FailScanouts);
             a.mov(__dword_ptr[VirtioPciDriver.Request], (int)CmdGetDisplayInfo); // the rest of the header stays 0
-            VirtioPciDriver.PostChain(p,
+            VirtioPciDriver.PostChain(p, 0,
                 new ChainBuffer(VirtioPciDriver.Request, CtrlHdrLength, Writable: false),
                 new ChainBuffer(VirtioPciDriver.Response, DisplayInfoLength, Writable: true));
             VirtioPciDriver.WaitForUsed(p, DisplayInfoLength);

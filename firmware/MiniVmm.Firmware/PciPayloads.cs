@@ -22,7 +22,7 @@ public static class PciPayloads
             a.mov(__qword_ptr[VirtioPciDriver.Request], rax);
             a.mov(rax, 0x2144_4E55_4F52_2D31); // "1-ROUND!"
             a.mov(__qword_ptr[VirtioPciDriver.Request + 8], rax);
-            VirtioPciDriver.PostChain(p,
+            VirtioPciDriver.PostChain(p, 0,
                 new ChainBuffer(VirtioPciDriver.Request, RequestLength, Writable: false),
                 new ChainBuffer(VirtioPciDriver.Response, RequestLength, Writable: true));
             VirtioPciDriver.WaitForUsed(p, RequestLength);

@@ -85,8 +85,12 @@ public static partial class VirtioPciDriver
         a.lea(target, __[r13 + rax]);
     }
 
-    /// <summary>Writes the chain as descriptors 0.., publishes head 0 (avail idx 1), enables interrupts and notifies queue 0.</summary>
-    public static void PostChain(PayloadBuilder p, params ChainBuffer[] buffers)
+    /// <summary>
+    /// Writes the chain as descriptors 0.., publishes head 0 as request <paramref name="sequence"/> (avail idx
+    /// sequence + 1), enables interrupts and notifies queue 0. Requests go one at a time, so once the previous one
+    /// is used its descriptors are free again; <paramref name="sequence"/> must stay below the queue size.
+    /// </summary>
+    public static void PostChain(PayloadBuilder p, int sequence, params ChainBuffer[] buffers)
     {
         var a = p.Asm;
         for (int i = 0; i < buffers.Length; i++)
@@ -99,14 +103,17 @@ public static partial class VirtioPciDriver
             a.mov(__word_ptr[entry + 12], (short)((last ? 0 : 1) | (buffers[i].Writable ? 2 : 0))); // NEXT, WRITE
             a.mov(__word_ptr[entry + 14], (short)(last ? 0 : i + 1));
         }
-        a.mov(__word_ptr[Available + 4], 0); // ring[0] = head 0
-        a.mov(__word_ptr[Available + 2], 1); // idx = 1
+        a.mov(__word_ptr[Available + 4 + (2 * (ulong)sequence)], 0); // ring[sequence] = head 0
+        a.mov(__word_ptr[Available + 2], (short)(sequence + 1));     // idx
         a.sti();
         a.mov(__word_ptr[r15], 0);           // notify: queue index 0
     }
 
-    /// <summary>Waits (bounded) until the handler ran and used idx is 1, then checks the element: head 0, <paramref name="length"/> written.</summary>
-    public static void WaitForUsed(PayloadBuilder p, uint length)
+    /// <summary>
+    /// Waits (bounded) until the handler ran and used idx is <paramref name="sequence"/> + 1, then checks the
+    /// element of that request: head 0, <paramref name="length"/> written.
+    /// </summary>
+    public static void WaitForUsed(PayloadBuilder p, uint length, int sequence = 0)
     {
         var a = p.Asm;
         var wait = a.CreateLabel();
@@ -117,7 +124,7 @@ public static partial class VirtioPciDriver
         a.Label(ref wait);
         a.cmp(__dword_ptr[InterruptCount], 0);
         a.je(spin);
-        a.cmp(__word_ptr[Used + 2], 1);
+        a.cmp(__word_ptr[Used + 2], (short)(sequence + 1));
         a.je(done);
         a.Label(ref spin);
         a.pause();
@@ -125,10 +132,28 @@ public static partial class VirtioPciDriver
         a.jnz(wait);
         p.Fail(FailNoInterrupt);
         a.Label(ref done);
-        a.cmp(__dword_ptr[Used + 4], 0);
+        ulong element = Used + 4 + (8 * (ulong)sequence);
+        a.cmp(__dword_ptr[element], 0);
         p.Require(a.je, FailUsedElement);
-        a.cmp(__dword_ptr[Used + 8], (int)length);
+        a.cmp(__dword_ptr[element + 4], (int)length);
         p.Require(a.je, FailUsedElement);
+    }
+
+    /// <summary>
+    /// One request/response round trip: <paramref name="request"/> (built at assembly time, every byte stored, so
+    /// nothing of an earlier request leaks in) at <see cref="Request"/>, <paramref name="responseLength"/> bytes
+    /// back at <see cref="Response"/>, as request <paramref name="sequence"/>.
+    /// </summary>
+    public static void Exchange(PayloadBuilder p, int sequence, ReadOnlySpan<byte> request, uint responseLength)
+    {
+        if (request.Length % 4 != 0)
+            throw new ArgumentException("requests are whole dwords", nameof(request));
+        for (int i = 0; i < request.Length; i += 4)
+            p.Asm.mov(__dword_ptr[Request + (ulong)i], System.Buffers.Binary.BinaryPrimitives.ReadInt32LittleEndian(request[i..]));
+        PostChain(p, sequence,
+            new ChainBuffer(Request, (uint)request.Length, Writable: false),
+            new ChainBuffer(Response, responseLength, Writable: true));
+        WaitForUsed(p, responseLength, sequence);
     }
 
     private static ulong CapOffset(int cfgType) => CapOffsets + ((ulong)cfgType * 4);

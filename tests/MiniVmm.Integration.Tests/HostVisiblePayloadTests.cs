@@ -1,14 +1,23 @@
+using System.Buffers.Binary;
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using MiniVmm.Boot;
+using MiniVmm.Firmware;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Backend;
+using MiniVmm.Gpu.Protocol;
 using MiniVmm.Kvm;
 using MiniVmm.Machine.Gpu;
+using MiniVmm.Pci;
+using MiniVmm.Virtio.Transport;
 
 namespace MiniVmm.Integration.Tests;
 
 /// <summary>
 /// The KVM host-visible region on real /dev/kvm: blob memfds become memory slots at BAR base + offset, are
-/// removed on unmap, follow the BAR when it moves, and a bad placement is an error value, not a crash.
-/// (A guest payload that reads and writes through the BAR needs the GPU wired into the payload machine: next slice.)
+/// removed on unmap, follow the BAR when it moves, and a bad placement is an error value, not a crash; and a guest
+/// payload that maps a blob over controlq and reads and writes it through the shared-memory BAR.
 /// </summary>
 public sealed class HostVisiblePayloadTests : IDisposable
 {
@@ -94,5 +103,106 @@ public sealed class HostVisiblePayloadTests : IDisposable
         Assert.Equal(1, region.MappingCount);
         Assert.False(backend.UnrefResource(2).IsError);
         Assert.Equal(0, region.MappingCount);
+    }
+
+    private const ulong HostMemory = 1 << 20, BlobOffset = 0x1_0000;
+    private const uint BlobSize = 0x1_0000, HostPattern = 0x5EED_F00D, GuestPattern = 0xC0FF_EE42;
+
+    /// <summary>
+    /// With no blob mapped the BAR range is MMIO that VirtioPciDevice.ReadBar answers with zeros (not the
+    /// all-ones of an address no device claims): the point is that the read exits to the VMM and the VM runs on.
+    /// </summary>
+    private const uint UnmappedRead = 0xFFFF_FFFF; // an unmapped hole in the BAR reads as nothing decoding it
+
+    [Fact]
+    public void GuestAndHostShareAMappedBlobAndUnmapFaultsCleanly()
+    {
+        RecordingRegion? recorder = null;
+        var payload = HostVisiblePayloads.MapWriteUnmap(BlobOffset, BlobSize, HostPattern, GuestPattern, UnmappedRead);
+        var result = PciMachineRunner.Run(KernelImage.Parse(payload, "hostmem-payload"), machine =>
+        {
+            var region = new KvmHostVisibleRegion(machine.Kvm, HostMemory, firstSlot: (uint)machine.Memory.Regions.Count);
+            recorder = new RecordingRegion(region, HostPattern);
+            var device = new VirtioGpuDevice(new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = HostMemory }, region: recorder);
+            return new PciMachineRunner.DeviceSetup(device,
+                new VirtioPciOptions { SharedMemory = new VirtioSharedMemoryRegion(1, HostMemory) }, // VIRTIO_GPU_SHM_ID_HOST_VISIBLE
+                transport =>
+                {
+                    transport.SharedMemoryMoved += region.MoveTo; // as LinuxMachine.AddGpu wires it
+                    region.MoveTo(transport.SharedMemoryAddress);
+                },
+                region,
+                // No 64-bit window: the prefetchable BAR falls back below 4 GiB, inside the payload's identity map.
+                new PciBarAllocator(PciBarAllocator.DefaultMmio32, new PciWindow(0, 0), PciBarAllocator.DefaultIo));
+        }, "", TimeSpan.FromSeconds(120));
+
+        Assert.True(result.Reason.ExitCode == 0, $"{result.Reason.Description}\nconsole: {result.Console}");
+        Assert.Equal("guest wrote 0 to the debug-exit port", result.Reason.Description);
+        Assert.Contains("HOSTMEM OK", result.Console);
+        Assert.NotNull(recorder);
+        Assert.Equal(1, recorder.MappingsWhileMapped);
+        Assert.Equal(GuestPattern, recorder.ReadAtUnmap); // the guest's store, read back from the memfd
+        Assert.Equal(0, recorder.MappingsAfterUnmap); // the blob's slot is gone: KVM holds the RAM slots only
+    }
+
+    [Fact]
+    public void PayloadLayoutMatchesTheGpuProtocol()
+    {
+        Assert.Equal((uint)VirtioGpuCtrlType.CMD_CTX_CREATE, HostVisiblePayloads.CmdCtxCreate);
+        Assert.Equal((uint)VirtioGpuCtrlType.CMD_RESOURCE_CREATE_BLOB, HostVisiblePayloads.CmdResourceCreateBlob);
+        Assert.Equal((uint)VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB, HostVisiblePayloads.CmdResourceMapBlob);
+        Assert.Equal((uint)VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB, HostVisiblePayloads.CmdResourceUnmapBlob);
+        Assert.Equal((uint)VirtioGpuCtrlType.RESP_OK_NODATA, HostVisiblePayloads.RespOkNoData);
+        Assert.Equal((uint)VirtioGpuCtrlType.RESP_OK_MAP_INFO, HostVisiblePayloads.RespOkMapInfo);
+        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_F_VIRGL, HostVisiblePayloads.FeatureVirgl);
+        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_F_RESOURCE_BLOB, HostVisiblePayloads.FeatureResourceBlob);
+        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_F_CONTEXT_INIT, HostVisiblePayloads.FeatureContextInit);
+        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN, HostVisiblePayloads.CapsetCrossDomain);
+        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, HostVisiblePayloads.BlobMemHost3d);
+        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, HostVisiblePayloads.BlobFlagMappable);
+        Assert.Equal(HostVisiblePayloads.CtxCreateLength, Unsafe.SizeOf<VirtioGpuCtxCreate>());
+        Assert.Equal(HostVisiblePayloads.CreateBlobLength, Unsafe.SizeOf<VirtioGpuResourceCreateBlob>());
+        Assert.Equal(HostVisiblePayloads.MapBlobLength, Unsafe.SizeOf<VirtioGpuResourceMapBlob>());
+        Assert.Equal(HostVisiblePayloads.UnmapBlobLength, Unsafe.SizeOf<VirtioGpuResourceUnmapBlob>());
+        Assert.Equal(HostVisiblePayloads.MapInfoLength, Unsafe.SizeOf<VirtioGpuRespMapInfo>());
+    }
+
+    /// <summary>
+    /// The host's end of the memfd, seen from the only place it passes through: the device hands each blob's memfd
+    /// to the region on MAP. The host pattern goes in before the slot exists (so the guest can only see it through
+    /// the slot), and the first dword is read back at UNMAP, while the guest's store is still the latest write.
+    /// Calls come from the device thread, one at a time.
+    /// </summary>
+    private sealed class RecordingRegion(KvmHostVisibleRegion inner, uint hostPattern) : IHostVisibleRegion
+    {
+        private SafeHandle? _memfd;
+
+        public ulong Size => inner.Size;
+        public int MappingsWhileMapped { get; private set; } = -1;
+        public int MappingsAfterUnmap { get; private set; } = -1;
+        public uint ReadAtUnmap { get; private set; }
+
+        public bool TryMap(ulong offset, ulong size, SafeHandle memfd, out string? error)
+        {
+            Span<byte> pattern = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(pattern, hostPattern);
+            RandomAccess.Write((SafeFileHandle)memfd, pattern, 0);
+            _memfd = memfd;
+            bool mapped = inner.TryMap(offset, size, memfd, out error);
+            MappingsWhileMapped = inner.MappingCount;
+            return mapped;
+        }
+
+        public void Unmap(ulong offset)
+        {
+            if (_memfd is not null)
+            {
+                Span<byte> first = stackalloc byte[4];
+                RandomAccess.Read((SafeFileHandle)_memfd, first, 0);
+                ReadAtUnmap = BinaryPrimitives.ReadUInt32LittleEndian(first);
+            }
+            inner.Unmap(offset);
+            MappingsAfterUnmap = inner.MappingCount;
+        }
     }
 }

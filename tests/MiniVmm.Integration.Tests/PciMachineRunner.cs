@@ -6,6 +6,7 @@ using MiniVmm.Machine.Bus;
 using MiniVmm.Machine.Cpu;
 using MiniVmm.Machine.Devices;
 using MiniVmm.Machine.Pci;
+using MiniVmm.Pci;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
 
@@ -19,15 +20,30 @@ internal static class PciMachineRunner
 {
     public sealed record Result(StopReason Reason, string Console, byte Status, bool IoEventsAssigned, long MmioNotifies, int IrqfdsAssigned);
 
+    /// <summary>
+    /// A device made once the VM exists (a host-visible region needs the VM's memory slots). <paramref name="Wire"/>
+    /// connects it to its transport before the guest starts; <paramref name="Owned"/> is disposed before the VM;
+    /// <paramref name="Allocator"/> replaces the default BAR windows.
+    /// </summary>
+    public sealed record DeviceSetup(IVirtioDevice Device, VirtioPciOptions? Options = null, Action<VirtioPciDevice>? Wire = null,
+        IDisposable? Owned = null, PciBarAllocator? Allocator = null);
+
     public static Result Run(KernelImage kernel, IVirtioDevice device, string commandLine, TimeSpan timeout,
-        VirtioPciOptions? options = null, Action<VirtualMachine>? onStart = null)
+        VirtioPciOptions? options = null, Action<VirtualMachine>? onStart = null) =>
+        Run(kernel, _ => new DeviceSetup(device, options), commandLine, timeout, onStart);
+
+    public static Result Run(KernelImage kernel, Func<VirtualMachine, DeviceSetup> createDevice, string commandLine, TimeSpan timeout,
+        Action<VirtualMachine>? onStart = null)
     {
         Assert.True(File.Exists(KvmSystem.DevicePath), "/dev/kvm is missing: payload tests need KVM (these machines have it)");
         using var machine = VirtualMachine.Create(256UL << 20, 1, new CpuidPolicy(), Tracer.Disabled);
+        var setup = createDevice(machine);
+        using var owned = setup.Owned;
         using var loop = new EventLoop("pci-test-events", error => machine.RequestStop(new StopReason(ExitCodes.HostFailure, $"event loop: {error}")));
-        using var pci = new PciRoot(machine);
-        using var transport = new VirtioPciDevice(device, machine.Memory, loop, options);
+        using var pci = new PciRoot(machine, setup.Allocator);
+        using var transport = new VirtioPciDevice(setup.Device, machine.Memory, loop, setup.Options);
         pci.Add(transport);
+        setup.Wire?.Invoke(transport);
 
         var boot = LinuxLoader.Load(machine.Memory, kernel, [], commandLine, 1, new LoadOptions { PciInterruptRoutes = pci.InterruptRoutes });
         machine.SetBootState(boot);

@@ -117,9 +117,14 @@ public sealed partial class VirtioPciDevice : IPciDevice, IDisposable
 
     public void ReadBar(int index, ulong offset, Span<byte> data)
     {
-        data.Clear();
         if (index != VirtioPciLayout.Bar)
-            return; // the shared-memory BAR reads zero where no blob is mapped
+        {
+            // The shared-memory BAR where no blob is mapped: nothing decodes there, so it reads all ones
+            // (like unclaimed MMIO) and a guest touching an unmapped blob gets a clear sign, not a crash.
+            data.Fill(0xFF);
+            return;
+        }
+        data.Clear();
         if (_msix.Claims(index, offset, data.Length))
             _msix.Read(offset, data);
         else if (Within(offset, data.Length, VirtioPciLayout.CommonOffset, CommonCfgLength))
