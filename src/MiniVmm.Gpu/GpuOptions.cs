@@ -54,6 +54,12 @@ public sealed record GpuOptions
     /// </summary>
     public string? WaylandSocket { get; init; }
 
+    /// <summary>--trace xdomain: a line per cross-domain command and RECEIVE/READ, with the Wayland messages decoded. Not parsed.</summary>
+    public Action<string>? CrossDomainTrace { get; init; }
+
+    /// <summary>--trace winsrv: a line per CONNECT/DISCONNECT/TX/RX, with the Wayland messages decoded. Not parsed.</summary>
+    public Action<string>? WinsrvTrace { get; init; }
+
     /// <summary>Largest host-visible region accepted (64 GiB): the BAR has to fit below the guest's physical address bits.</summary>
     public const ulong MaxHostMemoryRegion = 1UL << 36;
 

@@ -90,6 +90,11 @@ public static class LinuxMachine
     {
         var tracer = options.Tracer;
         Action<string>? trace = tracer.IsEnabled(TraceCategories.Gpu) ? line => tracer.Write(TraceCategories.Gpu, line) : null;
+        gpuOptions = gpuOptions with
+        {
+            CrossDomainTrace = tracer.IsEnabled(TraceCategories.Xdomain) ? line => tracer.Write(TraceCategories.Xdomain, line) : null,
+            WinsrvTrace = tracer.IsEnabled(TraceCategories.Winsrv) ? line => tracer.Write(TraceCategories.Winsrv, line) : null,
+        };
         var region = gpuOptions.HostMemoryBytes == 0 ? null
             : new KvmHostVisibleRegion(machine.Kvm, gpuOptions.HostMemoryBytes, firstSlot: (uint)machine.Memory.Regions.Count);
         var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace, region, events);

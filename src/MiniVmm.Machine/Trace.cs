@@ -17,6 +17,10 @@ public enum TraceCategories
     Boot = 1 << 4,
     /// <summary>Every virtio-gpu command with its decoded fields and the response.</summary>
     Gpu = 1 << 5,
+    /// <summary>Cross-domain commands (INIT/POLL/SEND/RECEIVE/READ/WRITE) and the Wayland messages they carry.</summary>
+    Xdomain = 1 << 6,
+    /// <summary>winsrv CONNECT/DISCONNECT/TX/RX and the Wayland messages they carry.</summary>
+    Winsrv = 1 << 7,
 }
 
 /// <summary>A thread-safe sink for trace lines (stderr by default) that is a no-op for disabled categories.</summary>
@@ -45,11 +49,12 @@ public sealed class Tracer(TraceCategories enabled, TextWriter output)
         foreach (var name in names.SelectMany(n => n.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)))
         {
             if (name == "all")
-                result |= TraceCategories.Exits | TraceCategories.Pio | TraceCategories.Mmio | TraceCategories.Emulation | TraceCategories.Boot | TraceCategories.Gpu;
+                result |= TraceCategories.Exits | TraceCategories.Pio | TraceCategories.Mmio | TraceCategories.Emulation | TraceCategories.Boot | TraceCategories.Gpu
+                    | TraceCategories.Xdomain | TraceCategories.Winsrv;
             else if (Enum.TryParse<TraceCategories>(name, ignoreCase: true, out var category) && category != TraceCategories.None && !int.TryParse(name, out _))
                 result |= category;
             else
-                throw new ArgumentException($"unknown trace category '{name}' (known: exits, pio, mmio, emulation, boot, gpu, all)");
+                throw new ArgumentException($"unknown trace category '{name}' (known: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, all)");
         }
         return result;
     }

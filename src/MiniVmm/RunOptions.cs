@@ -15,7 +15,7 @@ internal sealed class RunOptions
     private readonly Option<string> _memory = new("--memory", "-m") { Description = "Guest RAM, e.g. 512M or 2G.", DefaultValueFactory = _ => "512M" };
     private readonly Option<int> _cpus = new("--cpus", "-c") { Description = "Number of vCPUs (1-64), each on its own thread.", DefaultValueFactory = _ => 1 };
     private readonly Option<string> _serial = new("--serial") { Description = "Where COM1 goes: stdio, file:PATH, or none.", DefaultValueFactory = _ => "stdio" };
-    private readonly Option<string[]> _trace = new("--trace") { Description = "Trace to stderr: exits, pio, mmio, emulation, boot, all (comma-separated).", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<string[]> _trace = new("--trace") { Description = "Trace to stderr: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, all (comma-separated).", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string[]> _cpuidHide = new("--cpuid-hide") { Description = "CPUID features to hide from the guest, by /proc/cpuinfo name (e.g. cx16,popcnt).", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string[]> _exitOn = new("--exit-on-output") { Description = "Stop with exit code 0 once the console prints this text (repeatable)." };
     private readonly Option<int?> _timeout = new("--timeout") { Description = "Stop with exit code 124 after this many seconds." };

@@ -78,7 +78,7 @@ public sealed partial class Gpu2DBackend
             if (_contexts.Count >= MaxContexts)
                 return GpuResponse.ErrOutOfMemory($"{MaxContexts} contexts already exist");
             var crossDomain = capset == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
-                ? new CrossDomainContext(ctxId, this, _options.WaylandSocket, CrossDomainLoop, _onCrossDomainReadable)
+                ? new CrossDomainContext(ctxId, this, _options.WaylandSocket, CrossDomainLoop, _onCrossDomainReadable, _options.CrossDomainTrace)
                 : null;
             _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName, crossDomain));
             return GpuResponse.OkNoData;

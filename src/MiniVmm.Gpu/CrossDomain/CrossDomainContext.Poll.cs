@@ -56,10 +56,13 @@ public sealed partial class CrossDomainContext
             var identifiers = new List<(uint Id, uint Type, ulong Size)>();
             if (channel.TryReceive(data, out var count, identifiers, out var hungUp))
             {
+                if (!hungUp)
+                    TraceReceive(data.AsSpan(0, count), identifiers);
                 length = hungUp ? HangUp(ring) : Receive(ring, data.AsSpan(0, count), identifiers);
             }
             else if (channel.TryReadPipe(data, out var pipeId, out count, out var pipeHangUp))
             {
+                TraceLine($"READ pipe={pipeId} {count} bytes hang_up={(pipeHangUp ? 1 : 0)}");
                 CrossDomainRingWriter.WriteRead(ring, pipeId, data.AsSpan(0, count), pipeHangUp);
                 length = CrossDomainReadWrite.Size + count;
             }
@@ -88,6 +91,7 @@ public sealed partial class CrossDomainContext
 
     private int HangUp(byte[] ring)
     {
+        TraceLine("RECEIVE hang-up (empty)");
         CrossDomainRingWriter.WriteHangUp(ring);
         // Nothing more will come: drop the socket now so its fd is not held until CTX_DESTROY.
         if (_channel is { IsHungUp: true } channel)

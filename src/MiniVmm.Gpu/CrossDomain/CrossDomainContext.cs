@@ -27,9 +27,11 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     private bool _initialized;
     private uint _nextBlobId = 1;
 
-    internal CrossDomainContext(uint id, ICrossDomainHost host, string? socketPath, EventLoop loop, Action<CrossDomainContext> onReadable)
+    internal CrossDomainContext(uint id, ICrossDomainHost host, string? socketPath, EventLoop loop, Action<CrossDomainContext> onReadable,
+        Action<string>? tracer = null)
     {
         Id = id;
+        _tracer = tracer;
         _host = host;
         _socketPath = socketPath;
         _loop = loop;
@@ -68,6 +70,7 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
                 CrossDomainWriteCommand write => Write(write.Identifier, write.DataIn(stream), write.HangUp),
                 _ => $"{command.Cmd} is not a guest command",
             };
+            TraceCommand(command, stream, error);
             if (error is not null)
                 return error;
         }

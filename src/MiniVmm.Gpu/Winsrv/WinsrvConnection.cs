@@ -14,6 +14,9 @@ internal sealed class WinsrvConnection(uint id, CrossDomainChannel channel) : ID
     /// <summary>The len-0 RX (hang-up) went to the guest: nothing more will come; the id waits for DISCONNECT.</summary>
     public bool Finished { get; set; }
 
+    /// <summary>Object ids → interfaces for --trace winsrv; null until the first traced message.</summary>
+    public WaylandTraceDecoder? Decoder { get; set; }
+
     public void StopWatching()
     {
         Watch?.Dispose();

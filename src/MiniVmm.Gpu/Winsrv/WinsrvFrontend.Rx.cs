@@ -69,6 +69,8 @@ public sealed partial class WinsrvFrontend
                 }
                 uint written = WriteRx(chain.CreateWriter(), connection.Id, _rxData.AsSpan(0, length));
                 _tracer?.Invoke($"winsrv RX fd={connection.Id} len={length}{(hangUp ? " (hang-up)" : "")} ids={_rxIdentifiers.Count}");
+                TraceWinsrv($"RX fd={connection.Id} len={length}{(hangUp ? " (hang-up)" : "")} ids=[{string.Join(',', _rxIdentifiers.Select(i => i.Id))}]");
+                TraceWayland(connection, Wayland.MessageDirection.Event, _rxData.AsSpan(0, length));
                 returned |= ReturnLocked(rx, _numbers.RxQueueIndex, chain.HeadIndex, written, interrupt, ref stop);
             }
         }

@@ -22,6 +22,7 @@ public sealed partial class WinsrvFrontend
                 var response = HandleTx(chain, out var request, out string fields);
                 sent |= !response.IsError;
                 _tracer?.Invoke($"winsrv TX {fields} -> {response.Name}{(response.Detail is null ? "" : $" ({response.Detail})")}");
+                TraceWinsrv($"TX {fields} -> {response.Name}{(response.Detail is null ? "" : $" ({response.Detail})")}");
                 uint written = WriteResponse(chain.CreateWriter(), in request, response.Type);
                 returned |= ReturnLocked(tx, _numbers.TxQueueIndex, chain.HeadIndex, written, interrupt, ref stop);
             }
@@ -68,6 +69,7 @@ public sealed partial class WinsrvFrontend
         var data = new byte[tx.Len];
         if (!reader.TryReadBytes(data))
             return GpuResponse.ErrUnspec("TX data could not be read"); // checked above; guest memory changed under us
+        TraceWayland(connection, Wayland.MessageDirection.Request, data);
         var error = connection.Channel.Send(data, [.. identifiers]);
         return error switch
         {

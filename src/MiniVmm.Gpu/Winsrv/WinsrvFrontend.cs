@@ -34,6 +34,7 @@ public sealed partial class WinsrvFrontend : IDisposable
         _socketPath = options.WaylandSocket;
         _resources = new WinsrvResources(backend);
         _tracer = tracer;
+        _winsrvTrace = options.WinsrvTrace;
         _rxData = new byte[_numbers.MaxData];
     }
 
@@ -117,7 +118,11 @@ public sealed partial class WinsrvFrontend : IDisposable
         uint id = BitConverter.ToUInt32(body);
         fields = $"winsrv {(connect ? "CONNECT" : "DISCONNECT")} fd={id}";
         lock (_lock)
-            return connect ? ConnectLocked(id) : DisconnectLocked(id);
+        {
+            var response = connect ? ConnectLocked(id) : DisconnectLocked(id);
+            TraceWinsrv($"{(connect ? "CONNECT" : "DISCONNECT")} fd={id} -> {response.Name}{(response.Detail is null ? "" : $" ({response.Detail})")}");
+            return response;
+        }
     }
 
     public void Dispose() => Reset();

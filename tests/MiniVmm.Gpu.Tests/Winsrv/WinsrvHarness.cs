@@ -24,7 +24,8 @@ internal sealed class WinsrvHarness : IDisposable
     private const ulong MiB = 1 << 20;
     private readonly Dictionary<ushort, ulong> _rxBuffers = [];
 
-    public WinsrvHarness(string? socket, GpuOptions? options = null, bool negotiate = true, EventLoop? loop = null)
+    public WinsrvHarness(string? socket, GpuOptions? options = null, bool negotiate = true, EventLoop? loop = null,
+        IHostVisibleRegion? region = null)
     {
         Memory = GuestMemory.CreateFlat(32 * MiB);
         Control = new MockSplitQueue(Memory, 256, 0x1000, 4 * MiB);
@@ -32,7 +33,7 @@ internal sealed class WinsrvHarness : IDisposable
         Rx = new MockSplitQueue(Memory, 256, 5 * MiB, 12 * MiB);
         Tx = new MockSplitQueue(Memory, 256, 12 * MiB, 20 * MiB);
         Options = (options ?? new GpuOptions { Edid = false, Winsrv = true }) with { WaylandSocket = socket };
-        Device = new VirtioGpuDevice(Options, tracer: Trace.Add);
+        Device = new VirtioGpuDevice(Options, tracer: Trace.Add, region: region);
         ulong features = Device.DeviceFeatures | (1UL << 32);
         if (!negotiate)
             features &= ~(1UL << Options.WinsrvNumbers.FeatureBit);
@@ -62,12 +63,12 @@ internal sealed class WinsrvHarness : IDisposable
 
     public VirtioGpuCtrlType Disconnect(uint id) => SubmitControl(ConnectBytes(Numbers.CmdDisconnect, id));
 
-    public VirtioGpuCtrlType SubmitControl<T>(in T command) where T : unmanaged =>
-        SubmitControl(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)).ToArray());
+    public VirtioGpuCtrlType SubmitControl<T>(in T command, uint responseSize = 24) where T : unmanaged =>
+        SubmitControl(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)).ToArray(), responseSize);
 
-    public VirtioGpuCtrlType SubmitControl(byte[] request)
+    public VirtioGpuCtrlType SubmitControl(byte[] request, uint responseSize = 24)
     {
-        var chain = Control.AddChain(MockBuffer.Readable(request), MockBuffer.WritableSpace(24));
+        var chain = Control.AddChain(MockBuffer.Readable(request), MockBuffer.WritableSpace(responseSize));
         Device.QueueNotify(VirtioGpuConstants.ControlQueue);
         var used = Assert.Single(Control.TakeUsed());
         Assert.Equal(chain.Head, (ushort)used.Id);

@@ -1,0 +1,80 @@
+using System.Collections.Concurrent;
+using System.Runtime.InteropServices;
+using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Wayland.Tests.Support;
+using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
+
+namespace MiniVmm.Gpu.Tests.CrossDomain;
+
+/// <summary>
+/// The window test through the cross-domain front door: the harness is the guest proxy (INIT, SEND, POLL +
+/// RECEIVE), the pool's fd is a HOST3D blob sized by GET_IMAGE_REQUIREMENTS, and the pixels are written through
+/// the blob's mapping; Weston's screenshot must show them. Also checks a few --trace xdomain lines.
+/// </summary>
+[Collection("Weston")]
+public sealed class CrossDomainWindowTests
+{
+    private const uint Ctx = 1, QueryRing = 10, ChannelRing = 11, Blob = 20;
+
+    [Fact]
+    public void AToplevelDrawnIntoAHostBlobAppearsInWestonsScreenshot()
+    {
+        using var weston = WestonCompositor.Start(640, 480);
+        var region = new FakeHostVisibleRegion(1 << 20);
+        var trace = new ConcurrentQueue<string>();
+        var options = GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath, CrossDomainTrace = trace.Enqueue };
+        using var h = new GpuHarness(options, region: region);
+        try
+        {
+            Assert.Equal(RESP_OK_NODATA, h.CreateContext(Ctx).Type);
+            h.CreateRing(QueryRing, Ctx);
+            h.CreateRing(ChannelRing, Ctx);
+            Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, GpuHarness.XdInit(QueryRing, ChannelRing)).Type);
+            const uint Xrgb8888 = 0x34325258; // DRM XR24
+            Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, GpuHarness.XdImageRequirements(GuestWaylandWindow.Width, GuestWaylandWindow.Height, Xrgb8888)).Type);
+            var requirements = MemoryMarshal.Read<CrossDomainImageRequirements>(h.ReadRing(QueryRing));
+            Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(Blob, requirements.SizeBytes, Ctx, blobId: requirements.BlobId).Type);
+            Assert.Equal(RESP_OK_MAP_INFO, h.MapBlob(Blob, 0).Type);
+
+            var window = new GuestWaylandWindow(new ContextPipe(h));
+            window.CreateToplevel();
+            var stride = (int)requirements.Strides[0];
+            GuestWaylandWindow.WriteThroughMapping(region, GuestWaylandWindow.Pattern(stride));
+            window.Show(Blob, (int)requirements.SizeBytes, stride);
+            GuestWaylandWindow.AssertOnScreen(weston, () => string.Join('\n', trace));
+
+            Assert.Contains($"xdomain ctx 1 INIT query_ring={QueryRing} channel_ring={ChannelRing} channel_type=1", trace);
+            Assert.Contains("xdomain ctx 1 POLL", trace);
+            Assert.Contains("xdomain ctx 1 SEND wl_compositor@4.create_surface(id: new wl_surface@7)", trace);
+            Assert.Contains(trace, l => l.StartsWith("xdomain ctx 1 SEND ", StringComparison.Ordinal) && l.EndsWith($"ids=[{Blob}:VirtgpuBlob]", StringComparison.Ordinal));
+            Assert.Contains(trace, l => l.StartsWith("xdomain ctx 1 SEND wl_shm@5.create_pool(id: new wl_shm_pool@10, fd: fd, size: ", StringComparison.Ordinal));
+            Assert.Contains(trace, l => l.StartsWith("xdomain ctx 1 RECEIVE wl_registry@2.global(name: ", StringComparison.Ordinal));
+            Assert.Contains(trace, l => l.StartsWith("xdomain ctx 1 RECEIVE xdg_surface@8.configure(serial: ", StringComparison.Ordinal));
+        }
+        finally
+        {
+            h.Device.Reset();
+        }
+    }
+
+    /// <summary>SEND carries the bytes (and the blob as a VIRTGPU_BLOB identifier); a fenced POLL brings back one RECEIVE.</summary>
+    private sealed class ContextPipe(GpuHarness h) : IGuestWaylandPipe
+    {
+        private ulong _fence = 1000;
+
+        public void Send(ReadOnlySpan<byte> bytes, uint blobResourceId = 0)
+        {
+            var command = blobResourceId == 0 ? GpuHarness.XdSend(bytes)
+                : GpuHarness.XdSend(bytes, (blobResourceId, (uint)CrossDomainIdType.VirtgpuBlob));
+            Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, command).Type);
+        }
+
+        public byte[] Receive()
+        {
+            var fence = _fence++;
+            var poll = h.StartSubmit3D(Ctx, GpuHarness.XdPoll(), fence, ring: 1);
+            Assert.Equal(fence, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
+            return GpuHarness.ParseReceive(h.ReadRing(ChannelRing)).Data;
+        }
+    }
+}
