@@ -8,6 +8,9 @@
 #   BENCH_BOOT=reuse             report the boot logs of the last run in BENCH_OUT instead of booting
 #   BENCH_RUNS=N                 start-to-exit runs per command (default 10, median reported)
 #   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
+#   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute).
+#                                Opt-in for now: the bench driver's fenced POLL sometimes stalls (under investigation),
+#                                so the full run leaves these rows out unless BENCH_WINSRV=1.
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -20,6 +23,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 OUT=${BENCH_OUT:-$ROOT/bench/out}
 RUNS=${BENCH_RUNS:-10}
 BOOT=${BENCH_BOOT:-1}
+ONLY=${BENCH_ONLY:-}
 GPU_RUNS=${BENCH_GPU_RUNS:-50}
 PIO_SMALL=1000
 PIO_LARGE=200000
@@ -31,6 +35,54 @@ cd "$ROOT"
 
 log() { echo "bench: $*" >&2; }
 fail() { echo "bench: FAILED: $*" >&2; exit 1; }
+
+# --- cross-domain (winsrv) -------------------------------------------------------------------
+# In-process like the GPU rows: the helper plays the guest proxy against VirtioGpuDevice and a headless Weston, and
+# a native client on the same Weston is the baseline. Prints rows into "rows" and the note into winsrv_note.
+winsrv_note=""
+winsrv_rows() {
+  if ! command -v weston >/dev/null; then
+    winsrv_note="winsrv: skipped: weston is not installed (apt-get install -y weston)"
+    return
+  fi
+  log "winsrv: cross-domain sync / 1080p frames / SEND throughput vs a native client on one Weston, runs $GPU_RUNS ..."
+  local w
+  w=$("${BENCH[@]}" winsrv --runs "$GPU_RUNS") || fail "winsrv"
+  local m b
+  for stat in median p90; do
+    m=$(field "sync_${stat}_us" "$w") b=$(field "sync_native_${stat}_us" "$w")
+    row "winsrv wl_display.sync round trip, $stat (us)" "$m" "$b (native WaylandConnection)" "$(ratio "$m" "$b")"
+  done
+  m=$(field fps "$w") b=$(field native_fps "$w")
+  row "winsrv 1080p frames, blob wl_shm pool (fps)" "$m" "$b (native, own memfd pool)" "$(ratio "$m" "$b")"
+  row "winsrv pixel bytes copied by device/frame" "$(field pixel_bytes_copied_per_frame "$w")" "0 (native)" "-"
+  m=$(field send_mbps "$w") b=$(field send_native_mbps "$w")
+  row "winsrv SEND throughput, 3744 B SENDs (MB/s)" "$m" "$b (native socket writes)" "$(ratio "$m" "$b")"
+  winsrv_note="winsrv: sync = SEND wl_display.sync, then the fenced POLL's RECEIVE with wl_callback.done (one POLL always outstanding, driver woken by the queue interrupt), vs WaylandConnection.Roundtrip on the same Weston; $(field sync_rounds "$w") rounds each, in alternating blocks
+winsrv: frames = per frame write all 8,294,400 bytes into the pool buffer (2 buffers, waits for wl_buffer.release), attach + damage_buffer + frame + commit + wl_display.sync, wait for the sync; $(field frames "$w") frames each; device pool = HOST3D blob (memfd) passed to Weston as a SEND identifier and written through the guest's MAP_BLOB view of the same memfd
+winsrv: pixel bytes copied = 0 by construction, not sampled: no command in the frame loop carries pixels (no TRANSFER, no FLUSH; the blob memfd is the pool); the device copies only Wayland bytes, $(field wire_bytes_per_frame "$w") B/frame (SEND data + RECEIVE ring messages incl. the 352 B struct, counted from the commands)
+winsrv: SEND = $(field send_bytes "$w") bytes of wl_surface.damage requests then one sync (so the compositor has consumed them), vs the same bytes in the same chunks to a native socket; median of 3 timed blocks; both are bounded by Weston parsing the requests"
+}
+if [[ $ONLY == winsrv ]]; then
+  log "building bench helper (Release) ..."
+  dotnet build bench/MiniVmm.Bench -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-bench.log" 2>&1 \
+    || { tail -20 "$OUT/build-bench.log" >&2; fail "dotnet build bench/MiniVmm.Bench"; }
+  BENCH=(dotnet "$OUT/art/bin/MiniVmm.Bench/release/MiniVmm.Bench.dll")
+  field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
+  rows=()
+  row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
+  load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+  winsrv_rows
+  echo
+  echo "MiniVmm bench (BENCH_ONLY=winsrv): ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except fps and MB/s)"
+  echo "host: $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
+  printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
+  printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
+  printf '%s\n' "${rows[@]}"
+  echo "$winsrv_note"
+  exit 0
+fi
 
 # --- baseline tools ---------------------------------------------------------------------------
 missing=()
@@ -178,6 +230,8 @@ else
 gpu: flush->commit skipped: weston is not installed (apt-get install -y weston)"
 fi
 
+[[ ${BENCH_WINSRV:-0} == 1 ]] && winsrv_rows || winsrv_note="winsrv: left out (opt-in: BENCH_WINSRV=1 or BENCH_ONLY=winsrv; its fenced-POLL driver sometimes stalls)"
+
 # --- 5. Linux boot ----------------------------------------------------------------------------
 boot_note=""
 kernel=$(images/paths.sh small-kernel)
@@ -241,4 +295,5 @@ echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_
 echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
 echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
 echo "$gpu_note"
+[[ -z $winsrv_note ]] || echo "$winsrv_note"
 echo "$boot_note"

@@ -18,6 +18,8 @@ namespace MiniVmm.Bench;
 ///                               also printed, and the time each reached it
 ///   gpu-transfer [--runs R]     TRANSFER_TO_HOST_2D throughput of a 1920x1080 frame vs Span.CopyTo (<see cref="GpuBench"/>)
 ///   gpu-flush [--runs R]        RESOURCE_FLUSH to wl_surface.commit on a headless Weston, full and 64x64 damage
+///   winsrv [--runs R]           cross-domain host half vs a native client on one headless Weston: wl_display.sync
+///                               round trip, 1080p frames through a HOST3D-blob wl_shm pool, SEND throughput
 /// </summary>
 public static class Program
 {
@@ -33,6 +35,7 @@ public static class Program
                 "last-common" => LastCommon(args[1..]),
                 "gpu-transfer" => GpuBench.Transfer(args[1..]),
                 "gpu-flush" => GpuBench.Flush(args[1..]),
+                "winsrv" => CrossDomainBench.Run(args[1..]),
                 _ => Usage(),
             };
         }
@@ -45,7 +48,7 @@ public static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG | gpu-transfer [--runs R] | gpu-flush [--runs R]");
+        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG | gpu-transfer [--runs R] | gpu-flush [--runs R] | winsrv [--runs R]");
         return 2;
     }
 

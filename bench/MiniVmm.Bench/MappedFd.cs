@@ -1,0 +1,71 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace MiniVmm.Bench;
+
+/// <summary>A memfd (or another process's fd) mapped MAP_SHARED into the bench: a native client's wl_shm pool, or
+/// the guest's view of a HOST3D blob that the device mapped into the host-visible region.</summary>
+internal sealed unsafe class MappedFd : IDisposable
+{
+    private byte* _pointer;
+
+    private MappedFd(SafeFileHandle fd, byte* pointer, ulong size)
+    {
+        Fd = fd;
+        _pointer = pointer;
+        Size = size;
+    }
+
+    public SafeFileHandle Fd { get; }
+    public ulong Size { get; }
+
+    public static MappedFd CreateMemfd(string name, ulong size)
+    {
+        var nameBytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
+        int raw;
+        fixed (byte* namePointer = nameBytes)
+            raw = memfd_create(namePointer, MFD_CLOEXEC);
+        if (raw < 0)
+            throw new InvalidOperationException($"memfd_create failed (errno {errno})");
+        var fd = new SafeFileHandle(raw, ownsHandle: true);
+        if (ftruncate(raw, (long)size) < 0)
+            throw new InvalidOperationException($"ftruncate failed (errno {errno})");
+        return Map(fd, size);
+    }
+
+    /// <summary>Maps <paramref name="fd"/> (not taken over: a dup is made) shared, read-write.</summary>
+    public static MappedFd MapDup(SafeHandle fd, ulong size)
+    {
+        int raw = dup((int)fd.DangerousGetHandle());
+        if (raw < 0)
+            throw new InvalidOperationException($"dup failed (errno {errno})");
+        return Map(new SafeFileHandle(raw, ownsHandle: true), size);
+    }
+
+    private static MappedFd Map(SafeFileHandle fd, ulong size)
+    {
+        void* pointer = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd.DangerousGetHandle(), 0);
+        if (pointer == MAP_FAILED)
+            throw new InvalidOperationException($"mmap of {size} bytes failed (errno {errno})");
+        return new MappedFd(fd, (byte*)pointer, size);
+    }
+
+    public Span<byte> GetSpan(ulong offset, int length)
+    {
+        if (_pointer == null || offset + (ulong)length > Size)
+            throw new ArgumentOutOfRangeException(nameof(offset));
+        return new Span<byte>(_pointer + offset, length);
+    }
+
+    public void Dispose()
+    {
+        if (_pointer != null)
+        {
+            _ = munmap(_pointer, (size_t)Size);
+            _pointer = null;
+        }
+        Fd.Dispose();
+    }
+}
