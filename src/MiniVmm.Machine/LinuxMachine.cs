@@ -59,8 +59,7 @@ public static class LinuxMachine
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal(machine, 130, "SIGINT"));
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(machine, 143, "SIGTERM"));
 
-        using var screenshot = gpu is null ? null
-            : PosixSignalRegistration.Create((PosixSignal)SigUsr1, context => SaveScreenshotOnSignal(context, gpu.Device, options, diagnostics));
+        using var screenshot = gpu is null ? null : ScreenshotSignal.Route(() => SaveScreenshotOnSignal(gpu.Device, options, diagnostics));
         console.Start(uart);
         events.Start();
         var reason = machine.Run();
@@ -114,13 +113,11 @@ public static class LinuxMachine
     /// <summary>VIRTIO_GPU_SHM_ID_HOST_VISIBLE.</summary>
     private const byte VirtioGpuHostVisibleShmId = 1;
 
-    private const int SigUsr1 = 10;
     private static int _screenshotCount;
 
     /// <summary>SIGUSR1 dumps the scanout to screenshot-PID-N.png (next to --screenshot-on-exit, else the working directory).</summary>
-    private static void SaveScreenshotOnSignal(PosixSignalContext context, VirtioGpuDevice gpu, LinuxMachineOptions options, TextWriter diagnostics)
+    private static void SaveScreenshotOnSignal(VirtioGpuDevice gpu, LinuxMachineOptions options, TextWriter diagnostics)
     {
-        context.Cancel = true;
         string directory = Path.GetDirectoryName(Path.GetFullPath(options.ScreenshotOnExit ?? "x")) ?? ".";
         string path = Path.Combine(directory, $"screenshot-{Environment.ProcessId}-{Interlocked.Increment(ref _screenshotCount)}.png");
         SaveScreenshot(gpu, path, diagnostics);
