@@ -88,13 +88,14 @@ internal sealed partial class GpuFrontend
         if (!reader.TryReadBytes(commands))
             return GpuResponse.ErrUnspec("command stream could not be read");
         var response = _backend.Submit3D(hdr.CtxId, commands, out int polls);
-        if (polls > 0 || (hdr.Flags & VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX) != 0)
-            LastSubmit = new SubmitFence(hdr.CtxId, hdr.Flags, hdr.RingIdx, polls);
+        // Always: any SUBMIT_3D (a plain SEND too) may answer an outstanding POLL when the compositor's reply is
+        // already there, and the device must credit that message to the waiting fence now, or the guest waits forever.
+        LastSubmit = new SubmitFence(hdr.CtxId, hdr.Flags, hdr.RingIdx, polls);
         return response;
     }
 
     /// <summary>
-    /// Set by a SUBMIT_3D that carried POLLs or named a ring, for the device's fence bookkeeping; the device clears it
+    /// Set by every SUBMIT_3D, for the device's fence bookkeeping; the device clears it
     /// before each chain. <see cref="SubmitFence.Polls"/> counts channel-ring messages still owed for it.
     /// </summary>
     public SubmitFence? LastSubmit { get; set; }

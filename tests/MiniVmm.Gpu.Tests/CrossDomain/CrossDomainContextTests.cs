@@ -71,6 +71,30 @@ public sealed class CrossDomainContextTests : IDisposable
         Assert.Equal("abcd"u8.ToArray(), GpuHarness.ParseReceive(_h.ReadRing(101)).Data);
     }
 
+    /// <summary>
+    /// Regression: a plain SEND ends by pumping the channel, so when the compositor's reply is already there it
+    /// answers the outstanding POLL inside that SUBMIT. The device must credit that message to the POLL's fence
+    /// then; it once only did so for fenced submits, and the guest proxy waited forever (wayland-info hung).
+    /// The race with the event-loop thread is timing-dependent, hence many rounds.
+    /// </summary>
+    [Fact]
+    public void AReplyPickedUpByAPlainSendStillCompletesThePollFence()
+    {
+        using var peer = Open(1);
+        for (ulong round = 1; round <= 100; round++)
+        {
+            var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: round, ring: 1);
+            peer.Send("pong"u8.ToArray());
+            var send = _h.StartSubmit3D(1, GpuHarness.XdSend("ping"u8), fence: null, ring: null); // no fence, no ring
+
+            var done = _h.WaitUsed(TimeSpan.FromSeconds(5), poll, send);
+            Assert.Contains(done, reply => reply.FenceId == round);
+            Assert.All(done, reply => Assert.Equal((uint)RESP_OK_NODATA, reply.Type));
+            var buffer = new byte[16];
+            peer.Receive(buffer); // drain the "ping" so the peer's buffer never fills
+        }
+    }
+
     [Fact]
     public void HangUpIsAnEmptyReceiveAndANewContextReconnects()
     {

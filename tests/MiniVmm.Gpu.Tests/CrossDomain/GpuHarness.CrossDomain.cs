@@ -43,7 +43,7 @@ internal sealed partial class GpuHarness
         Submit(new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D, fence, ctxId, ring), Size = (uint)stream.Length }, extra: stream);
 
     /// <summary>Queues a SUBMIT_3D and kicks, without expecting the used entry yet (a POLL's fence waits).</summary>
-    public MockChain StartSubmit3D(uint ctxId, byte[] stream, ulong fence, byte ring)
+    public MockChain StartSubmit3D(uint ctxId, byte[] stream, ulong? fence, byte? ring)
     {
         var command = Bytes(new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D, fence, ctxId, ring), Size = (uint)stream.Length });
         var chain = Control.AddChain(MockBuffer.Readable(command), MockBuffer.Readable(stream), MockBuffer.WritableSpace(24));

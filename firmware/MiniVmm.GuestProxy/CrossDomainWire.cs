@@ -1,0 +1,74 @@
+using System.Runtime.InteropServices;
+using MiniVmm.Gpu.CrossDomain;
+
+namespace MiniVmm.GuestProxy;
+
+/// <summary>
+/// Encodes the guest's cross-domain commands and decodes the host's ring messages. Both transports share it: only
+/// the way the bytes reach the device differs. The structs are MiniVmm.Gpu's, so host and guest cannot drift.
+/// </summary>
+public static class CrossDomainWire
+{
+    /// <summary>Wayland bytes per SEND. cmd_size is a u16; a page keeps each submission small, like sommelier.</summary>
+    public const int MaxSendData = 4096;
+
+    public static byte[] Init(uint queryRing, uint channelRing) => Bytes(new CrossDomainInit
+    {
+        Hdr = Header(CrossDomainCmd.Init, CrossDomainInit.Size),
+        QueryRingId = queryRing,
+        ChannelRingId = channelRing,
+        ChannelType = CrossDomainConstants.ChannelTypeWayland,
+    });
+
+    public static byte[] Poll() => Bytes(new CrossDomainPoll { Hdr = Header(CrossDomainCmd.Poll, CrossDomainPoll.Size) });
+
+    public static byte[] Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers)
+    {
+        if (data.Length > MaxSendData || identifiers.Length > CrossDomainConstants.MaxIdentifiers)
+            throw new ArgumentOutOfRangeException(nameof(data), "a SEND carries at most 4096 bytes and 28 identifiers");
+        var size = CrossDomainSendReceive.Size + ((data.Length + 3) & ~3); // the host wants 4-byte multiples
+        var message = new CrossDomainSendReceive
+        {
+            Hdr = Header(CrossDomainCmd.Send, size),
+            NumIdentifiers = (uint)identifiers.Length,
+            OpaqueDataSize = (uint)data.Length,
+        };
+        for (var i = 0; i < identifiers.Length; i++)
+        {
+            message.Identifiers[i] = identifiers[i].Id;
+            message.IdentifierTypes[i] = identifiers[i].Type;
+            message.IdentifierSizes[i] = identifiers[i].Size;
+        }
+        var bytes = new byte[size];
+        Bytes(message).CopyTo(bytes, 0);
+        data.CopyTo(bytes.AsSpan(CrossDomainSendReceive.Size));
+        return bytes;
+    }
+
+    /// <summary>The message at the start of the channel ring. Host numbers are checked: a bad ring is an exception.</summary>
+    public static CrossDomainReceived ParseRing(ReadOnlySpan<byte> ring)
+    {
+        var header = MemoryMarshal.Read<CrossDomainHeader>(ring);
+        if (header.Cmd == (byte)CrossDomainCmd.Receive)
+        {
+            var message = MemoryMarshal.Read<CrossDomainSendReceive>(ring);
+            if (message.NumIdentifiers > CrossDomainConstants.MaxIdentifiers || message.OpaqueDataSize > CrossDomainConstants.MaxSendReceiveData)
+                throw new InvalidDataException($"RECEIVE with {message.NumIdentifiers} identifiers and {message.OpaqueDataSize} bytes");
+            var ids = new CrossDomainIdentifier[message.NumIdentifiers];
+            for (var i = 0; i < ids.Length; i++)
+                ids[i] = new(message.Identifiers[i], message.IdentifierTypes[i], message.IdentifierSizes[i]);
+            return new(header.Cmd, ring.Slice(CrossDomainSendReceive.Size, (int)message.OpaqueDataSize).ToArray(), ids);
+        }
+        if (header.Cmd == (byte)CrossDomainCmd.Read)
+        {
+            // READ answers a guest-made read pipe; this slice makes none, so only its identity is kept.
+            var read = MemoryMarshal.Read<CrossDomainReadWrite>(ring);
+            return new(header.Cmd, [], [new(read.Identifier, 0, read.HangUp)]);
+        }
+        throw new InvalidDataException($"unknown ring message {header.Cmd}");
+    }
+
+    internal static byte[] Bytes<T>(in T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
+
+    private static CrossDomainHeader Header(CrossDomainCmd cmd, int size) => new() { Cmd = (byte)cmd, CmdSize = (ushort)size };
+}

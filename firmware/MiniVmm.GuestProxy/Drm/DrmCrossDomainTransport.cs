@@ -1,0 +1,119 @@
+using MiniVmm.Wayland;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace MiniVmm.GuestProxy.Drm;
+
+/// <summary>
+/// The guest transport: the virtio_gpu DRM device (/dev/dri/card0), the flow of reference §3. CONTEXT_INIT with
+/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs mapped into this process; INIT,
+/// SEND and POLL as EXECBUFFERs (POLL on ring 1); a fence event read from the DRM fd means the channel ring holds
+/// a message. UNTESTED: guest user space cannot run on the build host, so this stays thin, and the in-process
+/// transport (same <see cref="CrossDomainWire"/> bytes) carries the tests. One instance per client, like a context.
+/// </summary>
+public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri/card0") : ICrossDomainTransport
+{
+    private const int RingSize = 4096;
+    private Fd? _drm;
+    private byte* _channelRing;
+    private bool _pollOutstanding;
+
+    public void Connect()
+    {
+        var path = System.Text.Encoding.UTF8.GetBytes(devicePath + "\0");
+        int fd;
+        fixed (byte* p = path)
+            fd = open(p, O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+            throw new InvalidOperationException($"open {devicePath}: errno {errno}");
+        _drm = new Fd(fd);
+        var parameters = stackalloc DrmVirtGpuContextSetParam[3];
+        parameters[0] = new() { Param = VirtGpuDrm.ParamCapsetId, Value = Gpu.CrossDomain.CrossDomainConstants.CapsetId };
+        parameters[1] = new() { Param = VirtGpuDrm.ParamNumRings, Value = 2 };
+        parameters[2] = new() { Param = VirtGpuDrm.ParamPollRingsMask, Value = 1UL << 1 };
+        var init = new DrmVirtGpuContextInit { NumParams = 3, CtxSetParams = (ulong)parameters };
+        Ioctl(VirtGpuDrm.ContextInit, &init, "CONTEXT_INIT(capset 5)");
+        var (queryRes, _) = CreateRing();
+        var (channelRes, channelRing) = CreateRing();
+        _channelRing = (byte*)channelRing;
+        Execute(CrossDomainWire.Init(queryRes, channelRes), ring: 0);
+    }
+
+    public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
+        Execute(CrossDomainWire.Send(data, identifiers), ring: 0);
+
+    public CrossDomainReceived? Receive(TimeSpan timeout)
+    {
+        if (!_pollOutstanding)
+        {
+            Execute(CrossDomainWire.Poll(), ring: 1);
+            _pollOutstanding = true;
+        }
+        var waiter = new pollfd { fd = _drm!.Value, events = POLLIN };
+        if (poll(&waiter, 1, (int)timeout.TotalMilliseconds) <= 0)
+            return null;
+        var events = stackalloc byte[64];
+        var length = (long)read(_drm.Value, events, 64);
+        // drm_event {u32 type; u32 length}: only fence events on ring 1 are enabled, so one means "message ready".
+        if (length < 8 || *(uint*)events != VirtGpuDrm.EventFenceSignaled)
+            throw new InvalidOperationException("unexpected DRM event");
+        _pollOutstanding = false;
+        return CrossDomainWire.ParseRing(new ReadOnlySpan<byte>(_channelRing, RingSize));
+    }
+
+    public Fd OpenHostBlob(uint blobId, ulong size)
+    {
+        var blob = new DrmVirtGpuResourceCreateBlob
+        {
+            BlobMem = VirtGpuDrm.BlobMemHost3d,
+            BlobFlags = VirtGpuDrm.BlobFlagMappable | VirtGpuDrm.BlobFlagShareable,
+            Size = size,
+            BlobId = blobId,
+        };
+        Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, $"RESOURCE_CREATE_BLOB(HOST3D, {blobId})");
+        // The client gets a dma-buf of the blob (mmap-able); the GEM handle is dropped, the export keeps the blob.
+        var prime = new DrmPrimeHandle { Handle = blob.BoHandle, Flags = VirtGpuDrm.DrmCloexec | VirtGpuDrm.DrmRdwr, Fd = -1 };
+        Ioctl(VirtGpuDrm.PrimeHandleToFd, &prime, "PRIME_HANDLE_TO_FD");
+        var close = new DrmGemClose { Handle = blob.BoHandle };
+        Ioctl(VirtGpuDrm.GemClose, &close, "GEM_CLOSE");
+        return new Fd(prime.Fd);
+    }
+
+    public void Dispose()
+    {
+        if (_channelRing != null)
+            _ = munmap(_channelRing, RingSize); // nothing to do about a failure at teardown
+        _drm?.Dispose(); // closing the DRM file destroys the context and its blobs
+    }
+
+    private (uint ResHandle, nint Mapping) CreateRing()
+    {
+        var blob = new DrmVirtGpuResourceCreateBlob { BlobMem = VirtGpuDrm.BlobMemGuest, BlobFlags = VirtGpuDrm.BlobFlagMappable, Size = RingSize };
+        Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, "ring RESOURCE_CREATE_BLOB");
+        var map = new DrmVirtGpuMap { Handle = blob.BoHandle };
+        Ioctl(VirtGpuDrm.Map, &map, "MAP");
+        var mapping = mmap(null, RingSize, PROT_READ | PROT_WRITE, MAP_SHARED, _drm!.Value, (long)map.Offset);
+        if (mapping == (void*)-1)
+            throw new InvalidOperationException($"mmap of a ring: errno {errno}");
+        return (blob.ResHandle, (nint)mapping);
+    }
+
+    private void Execute(byte[] commands, uint ring)
+    {
+        fixed (byte* bytes = commands)
+        {
+            var exec = new DrmVirtGpuExecBuffer { Flags = VirtGpuDrm.ExecbufRingIdx, Size = (uint)commands.Length, Command = (ulong)bytes, FenceFd = -1, RingIdx = ring };
+            Ioctl(VirtGpuDrm.ExecBuffer, &exec, "EXECBUFFER");
+        }
+    }
+
+    private void Ioctl(ulong request, void* argument, string what)
+    {
+        int result;
+        do
+            result = ioctl(_drm!.Value, (int)request, argument);
+        while (result < 0 && errno == EINTR);
+        if (result < 0)
+            throw new InvalidOperationException($"{what}: errno {errno}");
+    }
+}

@@ -1,0 +1,42 @@
+using MiniVmm.Wayland;
+
+namespace MiniVmm.GuestProxy;
+
+/// <summary>One identifier of a RECEIVE: what the host turned a compositor fd into.</summary>
+public readonly record struct CrossDomainIdentifier(uint Id, uint Type, uint Size);
+
+/// <summary>
+/// A message the host wrote on the channel ring when a POLL fence completed. <see cref="IsHangUp"/>: the empty
+/// RECEIVE the host sends when the compositor closed the connection.
+/// </summary>
+public sealed record CrossDomainReceived(byte Command, byte[] Data, IReadOnlyList<CrossDomainIdentifier> Identifiers)
+{
+    public bool IsHangUp => Command == (byte)Gpu.CrossDomain.CrossDomainCmd.Receive && Data.Length == 0 && Identifiers.Count == 0;
+}
+
+/// <summary>
+/// The proxy's only way to the GPU: one cross-domain context (capset 5) with its query and channel rings, for one
+/// Wayland client. Two implementations: <see cref="Drm.DrmCrossDomainTransport"/> (the guest's /dev/dri/card0) and
+/// <see cref="InProcess.InProcessCrossDomainTransport"/> (MiniVmm's device model in this process, for host runs).
+/// Send may be called on one thread while Receive waits on another; nothing else is concurrent.
+/// </summary>
+public interface ICrossDomainTransport : IDisposable
+{
+    /// <summary>CTX_CREATE(capset 5), the two ring blobs, INIT for a Wayland channel. Throws with the reason on failure.</summary>
+    void Connect();
+
+    /// <summary>A SEND: Wayland bytes (at most <see cref="CrossDomainWire.MaxSendData"/>) and identifiers (none yet).</summary>
+    void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers);
+
+    /// <summary>
+    /// Issues a fenced POLL (ring 1) and waits for it: the message the host wrote, or null when
+    /// <paramref name="timeout"/> passed first (the POLL stays outstanding and the next call waits on it again).
+    /// </summary>
+    CrossDomainReceived? Receive(TimeSpan timeout);
+
+    /// <summary>
+    /// RESOURCE_CREATE_BLOB(HOST3D, <paramref name="blobId"/>) for a compositor fd the host registered, and an fd for
+    /// its pages that a Wayland client can mmap (DRM: a PRIME export; in-process: a dup of the blob's memfd).
+    /// </summary>
+    Fd OpenHostBlob(uint blobId, ulong size);
+}

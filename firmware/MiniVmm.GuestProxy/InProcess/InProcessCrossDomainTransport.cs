@@ -1,0 +1,158 @@
+using System.Diagnostics;
+using MiniVmm.Gpu;
+using MiniVmm.Gpu.Protocol;
+using MiniVmm.Memory;
+using MiniVmm.TestSupport;
+using MiniVmm.Virtio;
+using MiniVmm.Wayland;
+
+namespace MiniVmm.GuestProxy.InProcess;
+
+/// <summary>
+/// A cross-domain context on MiniVmm's own device model, driven the way the Linux virtio_gpu driver drives it: a
+/// <see cref="VirtioGpuDevice"/> over <see cref="MockSplitQueue"/> queues in a private <see cref="GuestMemory"/>.
+/// Each client gets its own device (one context each), so clients never share queue state. Host runs and tests
+/// use it; in a guest the DRM transport replaces it.
+/// </summary>
+/// <remarks>
+/// Limits, fine for tests and short host runs: the mock queue's data space is a bump allocator (about 6 MiB of
+/// commands per client) and descriptors wrap after 256, so a POLL left waiting across ~80 SENDs would be overwritten.
+/// </remarks>
+public sealed partial class InProcessCrossDomainTransport(string waylandSocket, Action<string>? log = null) : ICrossDomainTransport
+{
+    private const uint ContextId = 1, QueryRingId = 1, ChannelRingId = 2;
+    private const ulong MemorySize = 16 << 20, RingPages = 8 << 20, RegionSize = 64 << 20;
+    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
+
+    private readonly Lock _lock = new();
+    private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
+    private readonly InProcessRegion _region = new(RegionSize);
+    private GuestMemory? _memory;
+    private MockSplitQueue? _control;
+    private VirtioGpuDevice? _device;
+    private ulong _channelRing;
+    private ulong _nextFence;
+    private MockChain? _poll; // the outstanding POLL, if any
+    private uint _nextResource = 100;
+
+    public void Connect()
+    {
+        _memory = GuestMemory.CreateFlat(MemorySize);
+        _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
+        var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
+        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSocket = waylandSocket };
+        _device = new VirtioGpuDevice(options, tracer: log, region: _region);
+        var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
+        _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
+
+        var create = new VirtioGpuCtxCreate { Hdr = Hdr(VirtioGpuCtrlType.CMD_CTX_CREATE), Nlen = 5, ContextInit = VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN };
+        "proxy"u8.CopyTo(create.DebugName);
+        Check(Submit(CrossDomainWire.Bytes(create)), "CTX_CREATE(capset 5)");
+        CreateRing(QueryRingId, RingPages);
+        _channelRing = RingPages + 4096;
+        CreateRing(ChannelRingId, _channelRing);
+        Submit3D(CrossDomainWire.Init(QueryRingId, ChannelRingId), "INIT");
+    }
+
+    public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
+        Submit3D(CrossDomainWire.Send(data, identifiers), "SEND");
+
+    public CrossDomainReceived? Receive(TimeSpan timeout)
+    {
+        if (_poll is null)
+        {
+            var command = new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = CrossDomainPollSize };
+            command.Hdr.Flags = VirtioGpuConstants.VIRTIO_GPU_FLAG_FENCE | VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX;
+            command.Hdr.FenceId = ++_nextFence;
+            command.Hdr.RingIdx = 1; // the channel ring's timeline: the host holds this fence until it writes a message
+            _poll = Start(CrossDomainWire.Bytes(command), CrossDomainWire.Poll(), 24);
+        }
+        if (!WaitFor(_poll, timeout))
+            return null;
+        var response = Header(_poll);
+        _poll = null;
+        if (response.Type != (uint)VirtioGpuCtrlType.RESP_OK_NODATA)
+            throw new InvalidOperationException($"POLL failed: 0x{response.Type:x}");
+        var ring = new byte[4096];
+        _memory!.Read(new GuestAddress(_channelRing), ring);
+        return CrossDomainWire.ParseRing(ring);
+    }
+
+    public Fd OpenHostBlob(uint blobId, ulong size)
+    {
+        var id = _nextResource++;
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceCreateBlob
+        {
+            Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_CREATE_BLOB),
+            ResourceId = id,
+            BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D,
+            BlobFlags = VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE | VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
+            BlobId = blobId,
+            Size = size,
+        })), $"RESOURCE_CREATE_BLOB(HOST3D, blob_id {blobId})");
+        // Mapping is how the pages become reachable; the region keeps a dup of the memfd. The mapping and the
+        // resource are then dropped: the client's fd alone keeps the pages alive, as a PRIME export would.
+        var map = Submit(CrossDomainWire.Bytes(new VirtioGpuResourceMapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB), ResourceId = id }), 32);
+        if (map.Type != (uint)VirtioGpuCtrlType.RESP_OK_MAP_INFO)
+            throw new InvalidOperationException($"RESOURCE_MAP_BLOB of blob_id {blobId} failed: 0x{map.Type:x}");
+        using var memfd = _region.TakeLastMapped();
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnmapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB), ResourceId = id })), "UNMAP_BLOB");
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = id })), "UNREF");
+        var fd = new Fd((int)memfd.DangerousGetHandle());
+        memfd.SetHandleAsInvalid(); // ownership moves to the Fd
+        return fd;
+    }
+
+    public void Dispose()
+    {
+        // Reset returns waiting POLLs and closes the compositor connection; then the guest memory can go.
+        _device?.Reset();
+        _memory?.Dispose();
+        _region.Dispose();
+    }
+
+    private void CreateRing(uint id, ulong address)
+    {
+        var entry = CrossDomainWire.Bytes(new VirtioGpuMemEntry { Addr = address, Length = 4096 });
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceCreateBlob
+        {
+            Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_CREATE_BLOB, ctxId: 0), // Linux creates guest blobs outside any context
+            ResourceId = id,
+            BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST,
+            BlobFlags = VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
+            NrEntries = 1,
+            Size = 4096,
+        }), extra: entry), $"ring blob {id}");
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuCtxResource { Hdr = Hdr(VirtioGpuCtrlType.CMD_CTX_ATTACH_RESOURCE), ResourceId = id })), $"attach ring {id}");
+    }
+
+    private void Submit3D(byte[] stream, string what)
+    {
+        var command = new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = (uint)stream.Length };
+        Check(Submit(CrossDomainWire.Bytes(command), extra: stream), what);
+    }
+
+    private static VirtioGpuCtrlHdr Hdr(VirtioGpuCtrlType type, uint ctxId = ContextId) => new() { Type = (uint)type, CtxId = ctxId };
+
+    private static void Check(VirtioGpuCtrlHdr response, string what)
+    {
+        if (response.Type != (uint)VirtioGpuCtrlType.RESP_OK_NODATA)
+            throw new InvalidOperationException($"{what} failed: response 0x{response.Type:x}");
+    }
+
+    /// <summary>A command the device answers at once (no fence): queue, kick, wait (bounded), read the header.</summary>
+    private VirtioGpuCtrlHdr Submit(byte[] command, int responseSize = 24, byte[]? extra = null)
+    {
+        var chain = Start(command, extra, responseSize);
+        if (!WaitFor(chain, CommandTimeout))
+            throw new TimeoutException("the device did not answer a control command");
+        return Header(chain);
+    }
+
+    private sealed class NoInterrupt : IVirtioInterrupt
+    {
+        public void SignalQueue(int queueIndex) { } // the transport polls the used ring instead
+        public void SignalConfigChange() { }
+        public void SignalNeedsReset(string reason) => throw new InvalidOperationException("device needs reset: " + reason);
+    }
+}

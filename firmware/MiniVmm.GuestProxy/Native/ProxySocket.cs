@@ -1,0 +1,137 @@
+using System.Text;
+using MiniVmm.Wayland;
+using Tmds.Linux;
+using static Tmds.Linux.LibC;
+
+namespace MiniVmm.GuestProxy.Native;
+
+/// <summary>
+/// The proxy's own socket calls: listening and accepting (MiniVmm.Wayland's <see cref="UnixSocket"/> only connects,
+/// and cannot wrap an accepted fd), plus sendmsg/recvmsg with SCM_RIGHTS on an accepted client. The cmsg layout
+/// follows UnixSocket: cmsg_len is exactly header + 4·n.
+/// </summary>
+internal static unsafe class ProxySocket
+{
+    private const int MaxFds = 28; // libwayland's limit per sendmsg
+    private static readonly int CmsgHeader = sizeof(cmsghdr);
+
+    /// <summary>A listening AF_UNIX socket at <paramref name="path"/>; a stale socket file there is replaced.</summary>
+    public static Fd Listen(string path)
+    {
+        var bytes = Encoding.UTF8.GetBytes(path);
+        if (bytes.Length >= sockaddr_un.sun_path_length)
+            throw new ArgumentException($"socket path too long: {path}", nameof(path));
+        File.Delete(path);
+        var fd = new Fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+        if (fd.IsInvalid)
+            throw Failure("socket", path);
+        sockaddr_un address = default;
+        address.sun_family = AF_UNIX;
+        bytes.CopyTo(new Span<byte>(address.sun_path, sockaddr_un.sun_path_length));
+        if (bind(fd.Value, (sockaddr*)&address, (uint)sizeof(sockaddr_un)) < 0 || listen(fd.Value, 16) < 0)
+        {
+            var error = Failure("bind/listen", path);
+            fd.Dispose();
+            throw error;
+        }
+        return fd;
+    }
+
+    /// <summary>The next waiting client (non-blocking, close-on-exec), or null when none is waiting.</summary>
+    public static Fd? Accept(Fd listener)
+    {
+        var fd = accept4(listener.Value, null, null, SOCK_CLOEXEC | SOCK_NONBLOCK);
+        return fd < 0 ? null : new Fd(fd);
+    }
+
+    /// <summary>
+    /// Reads what is there: bytes read (0 = the client hung up, -1 = nothing now or an error in
+    /// <paramref name="error"/>). Fds that came along are appended to <paramref name="fds"/>.
+    /// </summary>
+    public static int Receive(Fd socket, Span<byte> buffer, List<Fd> fds, out int error)
+    {
+        error = 0;
+        var controlSize = Align(CmsgHeader + 253 * sizeof(int)); // SCM_MAX_FD: never truncate a peer's fds
+        var control = stackalloc byte[controlSize];
+        fixed (byte* bytes = buffer)
+        {
+            var vector = new iovec { iov_base = bytes, iov_len = buffer.Length };
+            var message = new msghdr { msg_iov = &vector, msg_iovlen = 1, msg_control = control, msg_controllen = (uint)controlSize };
+            long received;
+            while ((received = (long)recvmsg(socket.Value, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
+            {
+            }
+            if (received < 0)
+            {
+                error = errno;
+                return -1;
+            }
+            for (var offset = 0; offset + CmsgHeader <= (int)message.msg_controllen;)
+            {
+                var header = (cmsghdr*)(control + offset);
+                var size = (int)header->cmsg_len;
+                if (size < CmsgHeader || size > (int)message.msg_controllen - offset)
+                    break;
+                if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS)
+                    foreach (var fd in new ReadOnlySpan<int>(control + offset + CmsgHeader, (size - CmsgHeader) / sizeof(int)))
+                        fds.Add(new Fd(fd));
+                offset += Align(size);
+            }
+            return (int)received;
+        }
+    }
+
+    /// <summary>Writes all of <paramref name="data"/> (fds with the first byte), waiting at most <paramref name="timeout"/> for room.</summary>
+    public static void SendAll(Fd socket, ReadOnlySpan<byte> data, ReadOnlySpan<int> fds, TimeSpan timeout)
+    {
+        if (fds.Length > MaxFds)
+            throw new ArgumentOutOfRangeException(nameof(fds), "at most 28 fds per message");
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var control = stackalloc byte[Align(CmsgHeader + MaxFds * sizeof(int))];
+        while (!data.IsEmpty || !fds.IsEmpty)
+        {
+            fixed (byte* bytes = data)
+            {
+                var vector = new iovec { iov_base = bytes, iov_len = data.Length };
+                var message = new msghdr { msg_iov = &vector, msg_iovlen = 1 };
+                if (!fds.IsEmpty)
+                {
+                    var header = (cmsghdr*)control;
+                    header->cmsg_level = SOL_SOCKET;
+                    header->cmsg_type = SCM_RIGHTS;
+                    header->cmsg_len = (uint)(CmsgHeader + fds.Length * sizeof(int));
+                    fds.CopyTo(new Span<int>(control + CmsgHeader, fds.Length));
+                    message.msg_control = control;
+                    message.msg_controllen = (uint)Align(CmsgHeader + fds.Length * sizeof(int));
+                }
+                var sent = (long)sendmsg(socket.Value, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+                if (sent > 0)
+                {
+                    data = data[(int)sent..];
+                    fds = default; // the fds went with the first byte
+                    continue;
+                }
+                var error = errno;
+                if (error == EINTR)
+                    continue;
+                if (error != EAGAIN)
+                    throw new IOException($"send to client: errno {error}");
+            }
+            var left = deadline - Environment.TickCount64;
+            var waiter = new pollfd { fd = socket.Value, events = POLLOUT };
+            if (left <= 0 || poll(&waiter, 1, (int)left) <= 0)
+                throw new TimeoutException("the client did not read for " + timeout);
+        }
+    }
+
+    /// <summary>Waits (bounded) until <paramref name="fd"/> is readable or failed; false on timeout.</summary>
+    public static bool WaitReadable(Fd fd, int timeoutMs)
+    {
+        var waiter = new pollfd { fd = fd.Value, events = POLLIN };
+        return poll(&waiter, 1, timeoutMs) > 0;
+    }
+
+    private static int Align(int length) => (length + sizeof(nint) - 1) & ~(sizeof(nint) - 1);
+
+    private static IOException Failure(string call, string path) => new($"{call} {path}: errno {errno}");
+}

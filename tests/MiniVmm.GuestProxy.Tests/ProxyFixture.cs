@@ -1,0 +1,46 @@
+using MiniVmm.GuestProxy.InProcess;
+using MiniVmm.Wayland.Tests.Support;
+
+namespace MiniVmm.GuestProxy.Tests;
+
+/// <summary>
+/// The whole chain on the host: a private headless Weston, and the proxy listening in Weston's runtime directory with
+/// the in-process transport (MiniVmm's device model in this process) in front of it. The proxy's log is kept for
+/// assertion messages.
+/// </summary>
+internal sealed class ProxyFixture : IDisposable
+{
+    private readonly List<string> _log = [];
+
+    public ProxyFixture()
+    {
+        Weston = WestonCompositor.Start(shell: "kiosk-shell.so"); // protocol checks only: no screenshots needed
+        SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
+        Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(Weston.SocketPath), Add);
+    }
+
+    public WestonCompositor Weston { get; }
+    public WaylandProxy Proxy { get; }
+    public string SocketPath { get; }
+
+    public string Log
+    {
+        get
+        {
+            lock (_log)
+                return string.Join('\n', _log) + "\n--- weston ---\n" + Weston.Log;
+        }
+    }
+
+    public void Dispose()
+    {
+        Proxy.Dispose();
+        Weston.Dispose();
+    }
+
+    private void Add(string line)
+    {
+        lock (_log)
+            _log.Add(line);
+    }
+}

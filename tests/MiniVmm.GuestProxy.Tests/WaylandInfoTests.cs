@@ -1,0 +1,55 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+
+namespace MiniVmm.GuestProxy.Tests;
+
+/// <summary>
+/// An unmodified Debian client (wayland-info, package wayland-utils) through proxy → in-process device model →
+/// Weston must see exactly the globals it sees when connected to Weston directly.
+/// </summary>
+[Collection("Weston")]
+public sealed partial class WaylandInfoTests
+{
+    private const string WaylandInfo = "/usr/bin/wayland-info";
+
+    [Fact]
+    public void WaylandInfoThroughTheProxyListsTheSameGlobalsAsNatively()
+    {
+        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
+        using var chain = new ProxyFixture();
+        var nativeOutput = Run(chain.Weston.SocketPath, chain);
+        var native = Globals(nativeOutput);
+        // A sanity check that the parsing found something, so that two empty lists cannot pass.
+        Assert.True(native.Any(g => g.Name == "wl_compositor"), "no wl_compositor in wayland-info's output:\n" + nativeOutput);
+        var proxiedOutput = Run(chain.SocketPath, chain);
+        Assert.True(native.SequenceEqual(Globals(proxiedOutput)), $"native:\n{nativeOutput}\nthrough the proxy:\n{proxiedOutput}\n{chain.Log}");
+    }
+
+    /// <summary>Runs wayland-info against <paramref name="display"/> (an absolute socket path), bounded to 15 s.</summary>
+    private static string Run(string display, ProxyFixture chain)
+    {
+        var start = new ProcessStartInfo(WaylandInfo) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.Environment["XDG_RUNTIME_DIR"] = chain.Weston.RuntimeDirectory;
+        start.Environment["WAYLAND_DISPLAY"] = display;
+        start.Environment["WAYLAND_DEBUG"] = Environment.GetEnvironmentVariable("PROXY_TEST_WAYLAND_DEBUG") ?? "0"; // 1: the protocol trace on stderr, shown if it fails
+        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wayland-info");
+        var output = process.StandardOutput.ReadToEndAsync();
+        var errors = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(15)))
+        {
+            process.Kill(entireProcessTree: true);
+            process.WaitForExit(5000);
+            Assert.Fail($"wayland-info on {display} did not finish in 15 s (WAYLAND_DEBUG trace below)\n{errors.Result}\n{chain.Log}");
+        }
+        Assert.True(process.ExitCode == 0, $"wayland-info on {display} exited {process.ExitCode}: {errors.Result}\n{chain.Log}");
+        return output.Result;
+    }
+
+    /// <summary>The "interface: 'name', version: n" lines, sorted (the order of globals is Weston's, not ours to check).</summary>
+    private static List<(string Name, int Version)> Globals(string output) =>
+        [.. GlobalLine().Matches(output).Select(m => (m.Groups[1].Value, int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)))
+            .Order()];
+
+    [GeneratedRegex(@"interface: '([^']+)',\s*version:\s*(\d+)")]
+    private static partial Regex GlobalLine();
+}
