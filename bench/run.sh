@@ -8,9 +8,7 @@
 #   BENCH_BOOT=reuse             report the boot logs of the last run in BENCH_OUT instead of booting
 #   BENCH_RUNS=N                 start-to-exit runs per command (default 10, median reported)
 #   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
-#   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute).
-#                                Opt-in for now: the bench driver's fenced POLL sometimes stalls (under investigation),
-#                                so the full run leaves these rows out unless BENCH_WINSRV=1.
+#   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute)
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -230,7 +228,7 @@ else
 gpu: flush->commit skipped: weston is not installed (apt-get install -y weston)"
 fi
 
-[[ ${BENCH_WINSRV:-0} == 1 ]] && winsrv_rows || winsrv_note="winsrv: left out (opt-in: BENCH_WINSRV=1 or BENCH_ONLY=winsrv; its fenced-POLL driver sometimes stalls)"
+winsrv_rows
 
 # --- 5. Linux boot ----------------------------------------------------------------------------
 boot_note=""

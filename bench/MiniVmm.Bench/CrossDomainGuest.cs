@@ -27,6 +27,9 @@ internal sealed class CrossDomainGuest : IDisposable
     private readonly WakeInterrupt _interrupt = new();
     private readonly HashSet<ushort> _used = [];
     private ushort? _pollHead;
+    // The POLL's used entry, recorded the moment it is taken: the queue frees its descriptors then, so a later
+    // chain may get the same head index, and a set of heads alone would mistake one completion for the other.
+    private bool _pollDone;
     private ulong _fence;
 
     public CrossDomainGuest(string waylandSocket, ulong hostMemory)
@@ -122,7 +125,7 @@ internal sealed class CrossDomainGuest : IDisposable
     /// and posts the next POLL before returning (so one is always outstanding).</summary>
     public int Receive(Span<byte> into)
     {
-        WaitHead(_pollHead!.Value, "POLL");
+        WaitHead(null, "POLL");
         var ring = new byte[CrossDomainSendReceive.Size];
         Memory.Read(new GuestAddress(ChannelRing), ring);
         var message = MemoryMarshal.Read<CrossDomainSendReceive>(ring);
@@ -142,6 +145,7 @@ internal sealed class CrossDomainGuest : IDisposable
     private void StartPoll()
     {
         Memory.Write(new GuestAddress(PollStream), Bytes(new CrossDomainPoll { Hdr = XdHeader(CrossDomainCmd.Poll, CrossDomainPoll.Size) }));
+        _pollDone = false;
         _pollHead = PostSubmit(PollCmd, PollStream, CrossDomainPoll.Size, PollResp, fence: ++_fence);
         Kick();
     }
@@ -166,16 +170,21 @@ internal sealed class CrossDomainGuest : IDisposable
 
     private void Kick() => Device.QueueNotify(VirtioGpuConstants.ControlQueue);
 
-    /// <summary>Takes used entries (woken by the queue interrupt) until <paramref name="head"/> is among them.</summary>
-    private void WaitHead(ushort head, string what)
+    /// <summary>Takes used entries (woken by the queue interrupt) until <paramref name="head"/> (null: the outstanding POLL) is among them.</summary>
+    private void WaitHead(ushort? head, string what)
     {
         var deadline = Environment.TickCount64 + 10_000;
         while (true)
         {
             _interrupt.Wake.Reset();
             foreach (var used in Control.TakeUsed())
-                _used.Add((ushort)used.Id);
-            if (_used.Remove(head))
+            {
+                if (!_pollDone && used.Id == _pollHead)
+                    _pollDone = true;
+                else
+                    _used.Add((ushort)used.Id);
+            }
+            if (head is null ? _pollDone : _used.Remove(head.Value))
                 return;
             if (Environment.TickCount64 > deadline)
                 throw new TimeoutException($"{what}: no used entry in 10 s");
