@@ -61,32 +61,21 @@ public sealed unsafe class GuestMemory : IDisposable
 
     private static MemoryRegion MapMemfd(GuestAddress start, ulong size)
     {
-        int fd;
-        fixed (byte* name = "minivmm-ram\0"u8)
-            fd = LibC.memfd_create(name, LibC.MFD_CLOEXEC);
-        if (fd < 0)
-            throw new IOException($"memfd_create failed: errno {Marshal.GetLastPInvokeError()}");
-        if (LibC.ftruncate(fd, (long)size) != 0)
+        var fd = Memfd.TryCreate("minivmm-ram", size, out string? error)
+            ?? throw new IOException($"guest RAM of {size} bytes: {error}");
+        nint host = Memfd.TryMapShared(fd, size, allowReadOnly: false, out error);
+        if (host == 0)
         {
-            int errno = Marshal.GetLastPInvokeError();
-            _ = LibC.close(fd);
-            throw new IOException($"ftruncate of guest RAM to {size} bytes failed: errno {errno}");
+            fd.Dispose();
+            throw new IOException($"guest RAM of {size} bytes: {error}");
         }
-        // SAFETY: a fresh shared mapping of the memfd we just sized; unmapped only in Dispose.
-        void* host = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE, fd, 0);
-        if (host == LibC.MAP_FAILED)
-        {
-            int errno = Marshal.GetLastPInvokeError();
-            _ = LibC.close(fd);
-            throw new IOException($"mmap of {size} bytes of guest RAM failed: errno {errno}");
-        }
-        return new MemoryRegion(start, size, (nint)host, fd);
+        return new MemoryRegion(start, size, host, fd);
     }
 
     private static void Unmap(MemoryRegion region)
     {
-        _ = LibC.munmap((void*)region.HostAddress, (size_t)region.Size);
-        _ = LibC.close(region.Fd);
+        Memfd.Unmap(region.HostAddress, region.Size);
+        region.Handle.Dispose();
     }
 
     /// <summary>Finds the region holding [address, address+length) or says why none does.</summary>

@@ -1,3 +1,5 @@
+using Microsoft.Win32.SafeHandles;
+
 namespace MiniVmm.Memory;
 
 /// <summary>
@@ -6,12 +8,12 @@ namespace MiniVmm.Memory;
 /// </summary>
 public sealed class MemoryRegion
 {
-    internal MemoryRegion(GuestAddress start, ulong size, nint hostAddress, int fd)
+    internal MemoryRegion(GuestAddress start, ulong size, nint hostAddress, SafeFileHandle fd)
     {
         Start = start;
         Size = size;
         HostAddress = hostAddress;
-        Fd = fd;
+        Handle = fd;
     }
 
     public GuestAddress Start { get; }
@@ -24,7 +26,9 @@ public sealed class MemoryRegion
     public nint HostAddress { get; }
 
     /// <summary>The memfd behind the mapping.</summary>
-    public int Fd { get; }
+    public int Fd => (int)Handle.DangerousGetHandle();
+
+    internal SafeFileHandle Handle { get; }
 
     public bool Contains(ulong address) => address >= Start.Value && address < End;
 }

@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.Memory;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -29,31 +30,8 @@ public sealed unsafe class HostBlobMemory : IDisposable
     /// <summary>A zero-filled memfd of <paramref name="size"/> bytes, or null with a reason (the guest then gets OUT_OF_MEMORY).</summary>
     public static HostBlobMemory? TryCreate(string name, ulong size, out string? error)
     {
-        error = null;
-        var nameBytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
-        int raw;
-        fixed (byte* namePointer = nameBytes)
-            raw = memfd_create(namePointer, MFD_CLOEXEC);
-        if (raw < 0)
-        {
-            error = $"memfd_create failed (errno {errno})";
-            return null;
-        }
-        var fd = new SafeFileHandle(raw, ownsHandle: true);
-        if (ftruncate(raw, (long)size) < 0)
-        {
-            error = $"ftruncate of a {size}-byte memfd failed (errno {errno})";
-            fd.Dispose();
-            return null;
-        }
-        void* pointer = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0);
-        if (pointer == MAP_FAILED)
-        {
-            error = $"mmap of a {size}-byte memfd failed (errno {errno})";
-            fd.Dispose();
-            return null;
-        }
-        return new HostBlobMemory(fd, (byte*)pointer, size);
+        var fd = Memfd.TryCreate(name, size, out error);
+        return fd is null ? null : TryMap(fd, size, allowReadOnly: false, out error);
     }
 
     /// <summary>
@@ -61,16 +39,14 @@ public sealed unsafe class HostBlobMemory : IDisposable
     /// <paramref name="size"/> bytes of it. Read-only when the fd refuses a writable shared mapping (sealed keymaps);
     /// the device only reads host blobs. Null with a reason; the fd is then closed.
     /// </summary>
-    public static HostBlobMemory? TryWrap(SafeFileHandle fd, ulong size, out string? error)
+    public static HostBlobMemory? TryWrap(SafeFileHandle fd, ulong size, out string? error) =>
+        TryMap(fd, size, allowReadOnly: true, out error);
+
+    private static HostBlobMemory? TryMap(SafeFileHandle fd, ulong size, bool allowReadOnly, out string? error)
     {
-        error = null;
-        int raw = (int)fd.DangerousGetHandle();
-        void* pointer = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0);
-        if (pointer == MAP_FAILED)
-            pointer = mmap(null, (size_t)size, PROT_READ, MAP_SHARED, raw, 0);
-        if (pointer == MAP_FAILED)
+        nint pointer = Memfd.TryMapShared(fd, size, allowReadOnly, out error);
+        if (pointer == 0)
         {
-            error = $"mmap of a {size}-byte host fd failed (errno {errno})";
             fd.Dispose();
             return null;
         }
@@ -99,7 +75,7 @@ public sealed unsafe class HostBlobMemory : IDisposable
         if (_pointer is not null)
         {
             // munmap only fails for a bad range, which TryCreate rules out.
-            _ = munmap(_pointer, (size_t)Size);
+            Memfd.Unmap((nint)_pointer, Size);
             _pointer = null;
         }
         Fd.Dispose();

@@ -1,0 +1,58 @@
+using System.Runtime.InteropServices;
+using Microsoft.Win32.SafeHandles;
+using Tmds.Linux;
+
+namespace MiniVmm.Memory;
+
+/// <summary>
+/// Anonymous shared memory as a file (memfd): guest RAM and host blobs are made of these, so the same pages can
+/// be mapped into this process, registered as a KVM memory slot and handed to the compositor with SCM_RIGHTS.
+/// Failures are values (the call that failed and its errno) so callers choose between an exception and a
+/// device error response.
+/// </summary>
+public static unsafe class Memfd
+{
+    /// <summary>memfd_create (close-on-exec) sized to <paramref name="size"/> zero bytes; null with the reason.</summary>
+    public static SafeFileHandle? TryCreate(string name, ulong size, out string? error)
+    {
+        error = null;
+        int raw;
+        fixed (byte* namePointer = System.Text.Encoding.ASCII.GetBytes(name + "\0"))
+            raw = LibC.memfd_create(namePointer, LibC.MFD_CLOEXEC);
+        if (raw < 0)
+        {
+            error = $"memfd_create failed: errno {Marshal.GetLastPInvokeError()}";
+            return null;
+        }
+        var fd = new SafeFileHandle(raw, ownsHandle: true);
+        if (LibC.ftruncate(raw, (long)size) != 0)
+        {
+            error = $"ftruncate of a {size}-byte memfd failed: errno {Marshal.GetLastPInvokeError()}";
+            fd.Dispose();
+            return null;
+        }
+        return fd;
+    }
+
+    /// <summary>
+    /// Maps <paramref name="size"/> bytes of <paramref name="fd"/> shared, read-write (or, when
+    /// <paramref name="allowReadOnly"/>, read-only if the fd refuses writes, e.g. a sealed keymap); 0 with the reason.
+    /// </summary>
+    public static nint TryMapShared(SafeFileHandle fd, ulong size, bool allowReadOnly, out string? error)
+    {
+        error = null;
+        int raw = (int)fd.DangerousGetHandle();
+        // SAFETY: a fresh mapping of a live fd; the caller unmaps it with Unmap and the same size.
+        void* pointer = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE, raw, 0);
+        if (pointer == LibC.MAP_FAILED && allowReadOnly)
+            pointer = LibC.mmap(null, (size_t)size, LibC.PROT_READ, LibC.MAP_SHARED, raw, 0);
+        if (pointer == LibC.MAP_FAILED)
+        {
+            error = $"mmap of {size} bytes of a memfd failed: errno {Marshal.GetLastPInvokeError()}";
+            return 0;
+        }
+        return (nint)pointer;
+    }
+
+    public static void Unmap(nint address, ulong size) => _ = LibC.munmap((void*)address, (size_t)size);
+}
