@@ -11,6 +11,7 @@ MINIVMM_SMALL_VMLINUX="$MINIVMM_IMAGES/small-6.1/vmlinux"
 MINIVMM_SMALL_CONFIG="$MINIVMM_IMAGES/small-6.1/config"
 MINIVMM_DEBIAN_KERNEL="$MINIVMM_IMAGES/debian-6.1/vmlinuz"
 MINIVMM_DEBIAN_INITRAMFS="$MINIVMM_IMAGES/debian-6.1/initramfs.cpio"
+MINIVMM_WAYLAND_INITRAMFS="$MINIVMM_IMAGES/initramfs-wayland/initramfs.cpio"
 
 minivmm_image_path() {
   case "$1" in
@@ -21,13 +22,15 @@ minivmm_image_path() {
     small-config) echo "$MINIVMM_SMALL_CONFIG" ;;
     debian-kernel) echo "$MINIVMM_DEBIAN_KERNEL" ;;
     debian-initramfs) echo "$MINIVMM_DEBIAN_INITRAMFS" ;;
+    wayland-initramfs) echo "$MINIVMM_WAYLAND_INITRAMFS" ;;
     *) return 1 ;;
   esac
 }
 
 if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
   set -euo pipefail
-  names=(cache initramfs small-kernel small-vmlinux small-config debian-kernel debian-initramfs)
+  names=(cache initramfs small-kernel small-vmlinux small-config debian-kernel debian-initramfs
+    wayland-initramfs)
   if (($# == 0)); then
     for n in "${names[@]}"; do echo "$n=$(minivmm_image_path "$n")"; done
   elif ! minivmm_image_path "$1"; then

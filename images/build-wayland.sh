@@ -1,0 +1,101 @@
+#!/usr/bin/env bash
+# Builds $MINIVMM_IMAGES/initramfs-wayland/initramfs.cpio: the busybox initramfs plus the guest
+# Wayland proxy (firmware/MiniVmm.GuestProxy) published NativeAOT as /bin/minivmm-guest-proxy,
+# and the glibc pieces `ldd` names for it (loader + libs, at their host paths), uncompressed.
+# A separate image: the default initramfs stays busybox-only. Needs dotnet (SDK) and gcc.
+set -euo pipefail
+# shellcheck source=lib/common.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+# shellcheck source=lib/initramfs.sh
+. "$IMAGES_DIR/lib/initramfs.sh"
+
+repo="$(cd "$IMAGES_DIR/.." && pwd)"
+out="$MINIVMM_IMAGES/initramfs-wayland"
+work="$MINIVMM_IMAGES/work/wayland-proxy"
+proxy_bin=minivmm-guest-proxy
+# The proxy and every project it builds from (ProjectReference closure, generator included).
+proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.Wayland src/MiniVmm.Wayland.Generator
+  src/MiniVmm.Gpu src/MiniVmm.Virtio src/MiniVmm.Pci src/MiniVmm.Memory src/MiniVmm.Kvm
+  tests/MiniVmm.TestSupport)
+protocol_xml=(/usr/share/wayland/wayland.xml
+  /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml)
+
+# sources_hash: paths and contents of the proxy's *.cs / *.csproj (bin/ and obj/ left out).
+sources_hash() {
+  (cd "$repo" && find "${proxy_dirs[@]}" \( -name bin -o -name obj \) -prune -o \
+    -type f \( -name '*.cs' -o -name '*.csproj' \) -print | LC_ALL=C sort \
+    | xargs -d '\n' sha256sum) | sha256sum | cut -c1-64
+}
+
+stamp_hash() {
+  inputs_hash "${BASH_SOURCE[0]}" "$IMAGES_DIR/lib/common.sh" "$IMAGES_DIR/lib/initramfs.sh" \
+    "$INIT_SCRIPT" "$IMAGES_DIR/wayland/publish-aot.props" "$repo/Directory.Build.props" \
+    "${protocol_xml[@]}" -- "sources=$(sources_hash)" "dotnet=$(dotnet --version)" \
+    "busybox-static=$(pkg_version busybox-static)" "cpio=$(pkg_version cpio)" \
+    "libc6=$(pkg_version libc6)"
+}
+
+command -v dotnet >/dev/null || die "dotnet not found (the .NET 10 SDK publishes the proxy)"
+for f in "${protocol_xml[@]}"; do
+  [[ -f "$f" ]] || die "missing $f (apt-get install libwayland-dev wayland-protocols)"
+done
+hash="$(stamp_hash)"
+if is_fresh "$out" "$hash" initramfs.cpio; then
+  log "initramfs-wayland: up to date"
+  exit 0
+fi
+need_pkgs "${INITRAMFS_PKGS[@]}"
+hash="$(stamp_hash)"
+mkdir -p "$out" "$work"
+rm -f "$out/.stamp"
+
+log "initramfs-wayland: dotnet publish $proxy_bin (NativeAOT, linux-x64)"
+rm -rf "$work/publish"
+# PublishAot through a props file limited to the proxy: as a global -p it would also reach the
+# netstandard2.0 source generator, which the SDK refuses (NETSDK1207).
+dotnet publish "$repo/firmware/MiniVmm.GuestProxy/MiniVmm.GuestProxy.csproj" -c Release \
+  -r linux-x64 -nologo -v q -p:CustomBeforeMicrosoftCommonProps="$IMAGES_DIR/wayland/publish-aot.props" \
+  --artifacts-path "$work/artifacts" -o "$work/publish" >&2 || die "dotnet publish failed"
+bin="$work/publish/$proxy_bin"
+[[ -x "$bin" ]] || die "dotnet publish made no $bin"
+[[ "$(head -c 4 "$bin" | od -An -c | tr -d ' ')" == '177ELF' ]] || die "$bin is not an ELF (NativeAOT off?)"
+
+log "initramfs-wayland: stage busybox + init + proxy + its glibc libs"
+root="$out/root"
+initramfs_stage "$root"
+mkdir -p "$root/run/user/0"
+install -m 755 "$bin" "$root/bin/$proxy_bin"
+ldd_out="$(ldd "$bin")" || die "ldd $bin failed"
+grep -q 'not found' <<<"$ldd_out" && die "ldd: unresolved libraries: $ldd_out"
+libs=()
+while read -r lib; do libs+=("$lib"); done < <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$ldd_out")
+((${#libs[@]})) || die "ldd named no libraries for $bin"
+for lib in "${libs[@]}"; do
+  mkdir -p "$root$(dirname "$lib")"
+  cp -L "$lib" "$root$lib" # the file itself at the path ldd printed (symlinks resolved)
+done
+
+log "initramfs-wayland: pack initramfs.cpio"
+initramfs_pack "$root" "$out/initramfs.cpio"
+printf '%s\n' "${libs[@]}" >"$out/libs.txt"
+
+log "initramfs-wayland: check the cpio (listing, proxy runs in a root unpacked from it)"
+listing="$(cpio -it --quiet <"$out/initramfs.cpio")"
+for f in "bin/$proxy_bin" "${libs[@]#/}"; do
+  grep -qxF "$f" <<<"$listing" || die "initramfs.cpio lacks $f"
+done
+check="$out/check"
+rm -rf "$root" "$check"
+mkdir -p "$check"
+(cd "$check" && cpio -id --quiet --no-absolute-filenames --nonmatching 'dev/*' <"$out/initramfs.cpio")
+if ((EUID == 0)); then
+  usage_out="$(chroot "$check" "/bin/$proxy_bin" 2>&1 || true)"
+else # no chroot without root: the unpacked loader with the unpacked libs only
+  loader="$(grep -m1 '/ld-linux' "$out/libs.txt")" || die "ldd named no ld-linux loader"
+  libdirs=("${libs[@]%/*}")
+  usage_out="$("$check$loader" --inhibit-cache --library-path \
+    "$(printf '%s:' "${libdirs[@]/#/$check}")" "$check/bin/$proxy_bin" 2>&1 || true)"
+fi
+rm -rf "$check"
+grep -q "^usage: $proxy_bin" <<<"$usage_out" || die "$proxy_bin did not run from the image: $usage_out"
+write_stamp "$out" "$hash"
