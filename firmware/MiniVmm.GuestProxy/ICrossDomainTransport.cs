@@ -6,6 +6,13 @@ namespace MiniVmm.GuestProxy;
 public readonly record struct CrossDomainIdentifier(uint Id, uint Type, uint Size);
 
 /// <summary>
+/// A HOST3D blob the proxy made for a client's wl_shm pool: <see cref="ResourceId"/> names it in a SEND (the host
+/// passes its memfd to the compositor), <see cref="Handle"/> frees it (DRM: the GEM handle; in-process: the resource
+/// id again), and <see cref="Fd"/> is what the proxy mmaps to copy the client's pixels in.
+/// </summary>
+public sealed record HostBlob(uint ResourceId, uint Handle, Fd Fd, ulong Size);
+
+/// <summary>
 /// A message the host wrote on the channel ring when a POLL fence completed. <see cref="IsHangUp"/>: the empty
 /// RECEIVE the host sends when the compositor closed the connection.
 /// </summary>
@@ -39,4 +46,14 @@ public interface ICrossDomainTransport : IDisposable
     /// its pages that a Wayland client can mmap (DRM: a PRIME export; in-process: a dup of the blob's memfd).
     /// </summary>
     Fd OpenHostBlob(uint blobId, ulong size);
+
+    /// <summary>
+    /// A fresh HOST3D blob of <paramref name="size"/> bytes (a page multiple), attached to this context so a SEND may
+    /// name it. MiniVmm's device makes zeroed pages for a blob_id it never registered, so no GET_IMAGE_REQUIREMENTS
+    /// round trip is needed (crosvm would want that query's blob_id; a later slice for other hosts).
+    /// </summary>
+    HostBlob CreateHostBlob(ulong size);
+
+    /// <summary>Frees a blob from <see cref="CreateHostBlob"/> (after the SEND that named it); its Fd stays the caller's.</summary>
+    void DestroyHostBlob(HostBlob blob);
 }

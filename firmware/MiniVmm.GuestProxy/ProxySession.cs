@@ -1,5 +1,6 @@
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.Native;
+using MiniVmm.GuestProxy.Shm;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy;
@@ -51,28 +52,91 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         log($"client {number}: closed");
     }
 
-    /// <summary>Client bytes → SEND, a page at a time. A message with fds is refused (see the remark in the log).</summary>
+    /// <summary>
+    /// Client bytes → SENDs. Bytes are framed into whole requests so <see cref="ShmTracker"/> can follow wl_shm; a
+    /// batch of requests goes out with the blob identifiers that replace their fds (fds may arrive before the bytes
+    /// that use them, never after, so the identifiers ride on the batch's first SEND). An fd that no tracked request
+    /// claims (a pipe, a dma-buf) is refused: forwarding its message without the fd would desynchronise the client.
+    /// </summary>
     private void RelayToHost()
     {
         var buffer = new byte[CrossDomainWire.MaxSendData];
-        var fds = new List<Fd>();
-        while (!_stopping)
+        var pending = new List<byte>();
+        var received = new List<Fd>();
+        var fds = new Queue<Fd>();
+        using var tracker = new ShmTracker(transport);
+        try
         {
-            if (!ProxySocket.WaitReadable(client, Tick))
-                continue;
-            var read = ProxySocket.Receive(client, buffer, fds, out var error);
-            if (fds.Count > 0)
+            while (!_stopping)
             {
-                // Client fds (wl_shm pools, pipes) need guest blobs and copy-on-commit: the next slice. Refusing
-                // the whole client is cleaner than forwarding a message whose fd the compositor would never get.
-                log($"client {number}: sent {fds.Count} fd(s), which this proxy does not forward yet (wl_shm pools); closing it");
-                fds.ForEach(fd => fd.Dispose());
-                return;
+                if (!ProxySocket.WaitReadable(client, Tick))
+                    continue;
+                var read = ProxySocket.Receive(client, buffer, received, out var error);
+                received.ForEach(fds.Enqueue);
+                received.Clear();
+                if (read == 0 || (read < 0 && error != Tmds.Linux.LibC.EAGAIN))
+                    return; // hung up (or failed): the compositor side is closed with the context
+                if (read < 0)
+                    continue;
+                pending.AddRange(buffer.AsSpan(0, read));
+                if (Forward(pending, fds, tracker) is { } refusal)
+                {
+                    log($"client {number}: {refusal}; closing it");
+                    return;
+                }
             }
-            if (read == 0 || (read < 0 && error != Tmds.Linux.LibC.EAGAIN))
-                return; // hung up (or failed): the compositor side is closed with the context
-            if (read > 0)
-                transport.Send(buffer.AsSpan(0, read), []);
+        }
+        finally
+        {
+            foreach (var fd in fds)
+                fd.Dispose();
+        }
+    }
+
+    /// <summary>Sends every complete request in <paramref name="pending"/> and removes it; null or why to close.</summary>
+    private string? Forward(List<byte> pending, Queue<Fd> fds, ShmTracker tracker)
+    {
+        var bytes = pending.ToArray();
+        var offset = 0;
+        var batchStart = 0;
+        var identifiers = new List<CrossDomainIdentifier>();
+        var messageIds = new List<CrossDomainIdentifier>();
+        while (true)
+        {
+            if (!WireMessage.TryParse(bytes.AsSpan(offset), out var message, out var wireError))
+            {
+                if (wireError != WireError.None)
+                    return $"malformed request stream ({wireError})"; // the size field is wrong: no way to resynchronise
+                break;
+            }
+            messageIds.Clear();
+            if (tracker.Inspect(message, fds, messageIds) is { } refusal)
+                return refusal;
+            if (identifiers.Count + messageIds.Count > CrossDomainConstants.MaxIdentifiers)
+            {
+                SendBatch(bytes.AsSpan(batchStart, offset - batchStart), identifiers);
+                batchStart = offset;
+            }
+            identifiers.AddRange(messageIds);
+            offset += message.Size;
+        }
+        SendBatch(bytes.AsSpan(batchStart, offset - batchStart), identifiers);
+        tracker.AfterSend();
+        pending.RemoveRange(0, offset);
+        if (pending.Count == 0 && fds.Count > 0)
+            return $"sent {fds.Count} fd(s) that no wl_shm.create_pool took (pipes and dma-bufs: this proxy does not forward them yet)";
+        return null;
+    }
+
+    /// <summary>One batch, a page per SEND; the identifiers go with the first page so fds precede their requests.</summary>
+    private void SendBatch(ReadOnlySpan<byte> batch, List<CrossDomainIdentifier> identifiers)
+    {
+        var ids = identifiers.ToArray();
+        identifiers.Clear();
+        for (var at = 0; at < batch.Length; at += CrossDomainWire.MaxSendData)
+        {
+            transport.Send(batch.Slice(at, Math.Min(CrossDomainWire.MaxSendData, batch.Length - at)), ids);
+            ids = [];
         }
     }
 

@@ -12,9 +12,11 @@ internal sealed class ProxyFixture : IDisposable
 {
     private readonly List<string> _log = [];
 
-    public ProxyFixture()
+    /// <param name="shell">kiosk-shell for protocol checks; desktop-shell where a screenshot must show a window on
+    /// the known background colour.</param>
+    public ProxyFixture(string shell = "kiosk-shell.so", int width = 320, int height = 240)
     {
-        Weston = WestonCompositor.Start(shell: "kiosk-shell.so"); // protocol checks only: no screenshots needed
+        Weston = WestonCompositor.Start(width, height, shell);
         SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
         Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(Weston.SocketPath), Add);
     }
@@ -22,6 +24,16 @@ internal sealed class ProxyFixture : IDisposable
     public WestonCompositor Weston { get; }
     public WaylandProxy Proxy { get; }
     public string SocketPath { get; }
+
+    /// <summary>The proxy's own lines only (no Weston log), for "no errors" checks.</summary>
+    public string ProxyLog
+    {
+        get
+        {
+            lock (_log)
+                return string.Join('\n', _log);
+        }
+    }
 
     public string Log
     {

@@ -79,6 +79,28 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
         return new Fd(prime.Fd);
     }
 
+    public HostBlob CreateHostBlob(ulong size)
+    {
+        // blob_id 0: MiniVmm's device makes fresh pages for it (see the interface). The GEM handle is kept so the
+        // SEND can name res_handle and DestroyHostBlob can close it; the dma-buf is what the proxy mmaps.
+        var blob = new DrmVirtGpuResourceCreateBlob
+        {
+            BlobMem = VirtGpuDrm.BlobMemHost3d,
+            BlobFlags = VirtGpuDrm.BlobFlagMappable | VirtGpuDrm.BlobFlagShareable,
+            Size = size,
+        };
+        Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, "RESOURCE_CREATE_BLOB(HOST3D) for a wl_shm pool");
+        var prime = new DrmPrimeHandle { Handle = blob.BoHandle, Flags = VirtGpuDrm.DrmCloexec | VirtGpuDrm.DrmRdwr, Fd = -1 };
+        Ioctl(VirtGpuDrm.PrimeHandleToFd, &prime, "PRIME_HANDLE_TO_FD");
+        return new HostBlob(blob.ResHandle, blob.BoHandle, new Fd(prime.Fd), size);
+    }
+
+    public void DestroyHostBlob(HostBlob blob)
+    {
+        var close = new DrmGemClose { Handle = blob.Handle };
+        Ioctl(VirtGpuDrm.GemClose, &close, "GEM_CLOSE");
+    }
+
     public void Dispose()
     {
         if (_channelRing != null)

@@ -25,6 +25,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Lock _lock = new();
+    private readonly Lock _mapLock = new();
     private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
     private readonly InProcessRegion _region = new(RegionSize);
     private GuestMemory? _memory;
@@ -33,7 +34,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
     private ulong _channelRing;
     private ulong _nextFence;
     private MockChain? _poll; // the outstanding POLL, if any
-    private uint _nextResource = 100;
+    private int _nextResource = 100;
 
     public void Connect()
     {
@@ -80,7 +81,25 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
 
     public Fd OpenHostBlob(uint blobId, ulong size)
     {
-        var id = _nextResource++;
+        var id = (uint)Interlocked.Increment(ref _nextResource); // the receive thread and the send thread both create
+        CreateHost3D(id, blobId, size);
+        // The resource is dropped at once: the client's fd alone keeps the pages alive, as a PRIME export would.
+        var fd = MemfdOf(id, blobId);
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = id })), "UNREF");
+        return fd;
+    }
+
+    public HostBlob CreateHostBlob(ulong size)
+    {
+        var id = (uint)Interlocked.Increment(ref _nextResource);
+        CreateHost3D(id, blobId: 0, size); // blob_id 0 is never registered: the device makes fresh zeroed pages
+        return new HostBlob(id, id, MemfdOf(id, 0), size);
+    }
+
+    public void DestroyHostBlob(HostBlob blob) =>
+        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = blob.ResourceId })), "UNREF");
+
+    private void CreateHost3D(uint id, uint blobId, ulong size) =>
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceCreateBlob
         {
             Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_CREATE_BLOB),
@@ -90,17 +109,24 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
             BlobId = blobId,
             Size = size,
         })), $"RESOURCE_CREATE_BLOB(HOST3D, blob_id {blobId})");
-        // Mapping is how the pages become reachable; the region keeps a dup of the memfd. The mapping and the
-        // resource are then dropped: the client's fd alone keeps the pages alive, as a PRIME export would.
-        var map = Submit(CrossDomainWire.Bytes(new VirtioGpuResourceMapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB), ResourceId = id }), 32);
-        if (map.Type != (uint)VirtioGpuCtrlType.RESP_OK_MAP_INFO)
-            throw new InvalidOperationException($"RESOURCE_MAP_BLOB of blob_id {blobId} failed: 0x{map.Type:x}");
-        using var memfd = _region.TakeLastMapped();
-        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnmapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB), ResourceId = id })), "UNMAP_BLOB");
-        Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = id })), "UNREF");
-        var fd = new Fd((int)memfd.DangerousGetHandle());
-        memfd.SetHandleAsInvalid(); // ownership moves to the Fd
-        return fd;
+
+    /// <summary>
+    /// Mapping is how the pages become reachable: the region keeps a dup of the memfd, then the mapping is dropped.
+    /// Serialised, because the region only remembers the last map and both session threads may be here at once.
+    /// </summary>
+    private Fd MemfdOf(uint id, uint blobId)
+    {
+        lock (_mapLock)
+        {
+            var map = Submit(CrossDomainWire.Bytes(new VirtioGpuResourceMapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB), ResourceId = id }), 32);
+            if (map.Type != (uint)VirtioGpuCtrlType.RESP_OK_MAP_INFO)
+                throw new InvalidOperationException($"RESOURCE_MAP_BLOB of blob_id {blobId} failed: 0x{map.Type:x}");
+            using var memfd = _region.TakeLastMapped();
+            Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnmapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB), ResourceId = id })), "UNMAP_BLOB");
+            var fd = new Fd((int)memfd.DangerousGetHandle());
+            memfd.SetHandleAsInvalid(); // ownership moves to the Fd
+            return fd;
+        }
     }
 
     public void Dispose()
