@@ -1,3 +1,4 @@
+using System.Reflection;
 using System.Diagnostics;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Tests.Support;
@@ -76,10 +77,22 @@ public sealed class ShmThroughTheProxyTests
             Assert.True(client.WaitForExit(5000), "weston-simple-shm did not die");
         }
         var colourful = Colourful(shot);
+        SaveForTheReadme(shot, "weston-simple-shm-through-the-proxy.png");
         var clientOutput = await output + await errors; // complete: the process is gone
         Assert.True(colourful > 1000, $"only {colourful} non-background pixels: weston-simple-shm's window is not showing\n{clientOutput}\n{chain.Log}");
         Assert.DoesNotContain("closing it", proxyLogWhileRunning);
         Assert.DoesNotContain("failed", proxyLogWhileRunning);
+    }
+
+    /// <summary>Keeps Weston's screenshot under artifacts/screenshots (git-ignored); the README's picture comes from there.</summary>
+    private static void SaveForTheReadme(PngImage shot, string name)
+    {
+        string root = typeof(ShmThroughTheProxyTests).Assembly.GetCustomAttributes<AssemblyMetadataAttribute>()
+            .Single(attribute => attribute.Key == "RepositoryRoot").Value!;
+        string directory = Path.Combine(root, "artifacts", "screenshots");
+        Directory.CreateDirectory(directory);
+        using var file = File.Create(Path.Combine(directory, name));
+        MiniVmm.Gpu.PngWriter.Write(file, shot.Rgba, shot.Width, shot.Height);
     }
 
     /// <summary>Pixels that are neither the desktop background nor grey (panel, borders, black): the client's.</summary>
