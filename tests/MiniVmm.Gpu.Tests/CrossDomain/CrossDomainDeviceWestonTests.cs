@@ -56,4 +56,35 @@ public sealed class CrossDomainDeviceWestonTests
         Assert.Contains("xdg_wm_base", names);
         h.Device.Reset();
     }
+
+    /// <summary>
+    /// Weston dies while the guest waits on a POLL: the fence completes with the empty hang-up RECEIVE, the context
+    /// refuses further SENDs, the VMM goes on serving (a new context's INIT fails cleanly), and nothing throws.
+    /// </summary>
+    [Fact]
+    public void KillingWestonMidSessionAnswersThePollWithAHangUp()
+    {
+        var weston = WestonCompositor.Start();
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
+        h.CreateRing(10, 1);
+        h.CreateRing(11, 1);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
+        var poll = h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
+
+        weston.Kill();
+        weston.Dispose();
+
+        Assert.Equal(1UL, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
+        var (ids, data) = GpuHarness.ParseReceive(h.ReadRing(11));
+        Assert.Empty(ids);
+        Assert.Empty(data); // the hang-up RECEIVE
+        Assert.Equal(RESP_ERR_UNSPEC, h.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
+        // The device keeps serving: a second context is created, and its INIT fails cleanly (nobody listens).
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(2).Type);
+        h.CreateRing(20, 2);
+        h.CreateRing(21, 2);
+        Assert.NotEqual(RESP_OK_NODATA, h.Submit3D(2, GpuHarness.XdInit(20, 21)).Type);
+        h.Device.Reset();
+    }
 }
