@@ -13,16 +13,14 @@ namespace MiniVmm.Virtio.Queue;
 public sealed class DescriptorChainReader
 {
     private readonly GuestMemory _memory;
-    private readonly IReadOnlyList<GuestBuffer> _buffers;
     private readonly uint _totalLength;
-    private int _bufferIndex;
-    private uint _offsetInBuffer;
+    private ChainCursor _cursor;
     private uint _consumed;
 
     internal DescriptorChainReader(GuestMemory memory, IReadOnlyList<GuestBuffer> buffers, uint totalLength)
     {
         _memory = memory;
-        _buffers = buffers;
+        _cursor = new ChainCursor(buffers);
         _totalLength = totalLength;
     }
 
@@ -50,28 +48,18 @@ public sealed class DescriptorChainReader
     {
         if ((uint)destination.Length > Remaining)
             return false;
-        // Copy first, commit the position after: a failed guest access leaves the reader where it was.
-        int bufferIndex = _bufferIndex;
-        uint offset = _offsetInBuffer;
+        // Walk a copy, commit the position after: a failed guest access leaves the reader where it was.
+        var cursor = _cursor;
         int done = 0;
         while (done < destination.Length)
         {
-            var buffer = _buffers[bufferIndex];
-            uint available = buffer.Length - offset;
-            int chunk = (int)Math.Min(available, (uint)(destination.Length - done));
-            var address = buffer.Address.Offset(offset); // inside a validated buffer: cannot overflow
-            if (_memory.TryRead(address, destination.Slice(done, chunk)) != GuestMemoryError.None)
+            var (address, chunk) = cursor.Next((uint)(destination.Length - done));
+            if (_memory.TryRead(address, destination.Slice(done, (int)chunk)) != GuestMemoryError.None)
                 return false;
-            done += chunk;
-            offset += (uint)chunk;
-            if (offset == buffer.Length)
-            {
-                bufferIndex++;
-                offset = 0;
-            }
+            cursor.Step(chunk);
+            done += (int)chunk;
         }
-        _bufferIndex = bufferIndex;
-        _offsetInBuffer = offset;
+        _cursor = cursor;
         _consumed += (uint)destination.Length;
         return true;
     }
@@ -89,16 +77,10 @@ public sealed class DescriptorChainReader
     {
         while (count > 0)
         {
-            uint available = _buffers[_bufferIndex].Length - _offsetInBuffer;
-            uint chunk = Math.Min(available, count);
-            _offsetInBuffer += chunk;
+            uint chunk = _cursor.Next(count).Length;
+            _cursor.Step(chunk);
             _consumed += chunk;
             count -= chunk;
-            if (_offsetInBuffer == _buffers[_bufferIndex].Length)
-            {
-                _bufferIndex++;
-                _offsetInBuffer = 0;
-            }
         }
     }
 }

@@ -12,16 +12,14 @@ namespace MiniVmm.Virtio.Queue;
 public sealed class DescriptorChainWriter
 {
     private readonly GuestMemory _memory;
-    private readonly IReadOnlyList<GuestBuffer> _buffers;
     private readonly uint _totalLength;
-    private int _bufferIndex;
-    private uint _offsetInBuffer;
+    private ChainCursor _cursor;
     private uint _written;
 
     internal DescriptorChainWriter(GuestMemory memory, IReadOnlyList<GuestBuffer> buffers, uint totalLength)
     {
         _memory = memory;
-        _buffers = buffers;
+        _cursor = new ChainCursor(buffers);
         _totalLength = totalLength;
     }
 
@@ -41,21 +39,13 @@ public sealed class DescriptorChainWriter
         int done = 0;
         while (done < source.Length)
         {
-            var buffer = _buffers[_bufferIndex];
-            uint available = buffer.Length - _offsetInBuffer;
-            int chunk = (int)Math.Min(available, (uint)(source.Length - done));
-            var address = buffer.Address.Offset(_offsetInBuffer); // inside a validated buffer: cannot overflow
+            var (address, chunk) = _cursor.Next((uint)(source.Length - done));
             // A failure here means guest memory changed after validation; what was written stays counted.
-            if (_memory.TryWrite(address, source.Slice(done, chunk)) != GuestMemoryError.None)
+            if (_memory.TryWrite(address, source.Slice(done, (int)chunk)) != GuestMemoryError.None)
                 return false;
-            done += chunk;
-            _written += (uint)chunk;
-            _offsetInBuffer += (uint)chunk;
-            if (_offsetInBuffer == buffer.Length)
-            {
-                _bufferIndex++;
-                _offsetInBuffer = 0;
-            }
+            _cursor.Step(chunk);
+            done += (int)chunk;
+            _written += chunk;
         }
         return true;
     }
