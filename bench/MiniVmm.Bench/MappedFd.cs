@@ -1,5 +1,6 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.Memory;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
@@ -21,19 +22,8 @@ internal sealed unsafe class MappedFd : IDisposable
     public SafeFileHandle Fd { get; }
     public ulong Size { get; }
 
-    public static MappedFd CreateMemfd(string name, ulong size)
-    {
-        var nameBytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
-        int raw;
-        fixed (byte* namePointer = nameBytes)
-            raw = memfd_create(namePointer, MFD_CLOEXEC);
-        if (raw < 0)
-            throw new InvalidOperationException($"memfd_create failed (errno {errno})");
-        var fd = new SafeFileHandle(raw, ownsHandle: true);
-        if (ftruncate(raw, (long)size) < 0)
-            throw new InvalidOperationException($"ftruncate failed (errno {errno})");
-        return Map(fd, size);
-    }
+    public static MappedFd CreateMemfd(string name, ulong size) =>
+        Map(Memfd.TryCreate(name, size, out string? error) ?? throw new InvalidOperationException(error), size);
 
     /// <summary>Maps <paramref name="fd"/> (not taken over: a dup is made) shared, read-write.</summary>
     public static MappedFd MapDup(SafeHandle fd, ulong size)
@@ -46,9 +36,12 @@ internal sealed unsafe class MappedFd : IDisposable
 
     private static MappedFd Map(SafeFileHandle fd, ulong size)
     {
-        void* pointer = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)fd.DangerousGetHandle(), 0);
-        if (pointer == MAP_FAILED)
-            throw new InvalidOperationException($"mmap of {size} bytes failed (errno {errno})");
+        nint pointer = Memfd.TryMapShared(fd, size, allowReadOnly: false, out string? error);
+        if (pointer == 0)
+        {
+            fd.Dispose();
+            throw new InvalidOperationException(error);
+        }
         return new MappedFd(fd, (byte*)pointer, size);
     }
 
@@ -63,7 +56,7 @@ internal sealed unsafe class MappedFd : IDisposable
     {
         if (_pointer != null)
         {
-            _ = munmap(_pointer, (size_t)Size);
+            Memfd.Unmap((nint)_pointer, Size);
             _pointer = null;
         }
         Fd.Dispose();
