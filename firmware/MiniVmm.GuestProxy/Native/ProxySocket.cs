@@ -12,7 +12,6 @@ namespace MiniVmm.GuestProxy.Native;
 /// </summary>
 internal static unsafe class ProxySocket
 {
-    private const int MaxFds = 28; // libwayland's limit per sendmsg
     private static readonly int CmsgHeader = sizeof(cmsghdr);
 
     /// <summary>A listening AF_UNIX socket at <paramref name="path"/>; a stale socket file there is replaced.</summary>
@@ -84,39 +83,20 @@ internal static unsafe class ProxySocket
     /// <summary>Writes all of <paramref name="data"/> (fds with the first byte), waiting at most <paramref name="timeout"/> for room.</summary>
     public static void SendAll(Fd socket, ReadOnlySpan<byte> data, ReadOnlySpan<int> fds, TimeSpan timeout)
     {
-        if (fds.Length > MaxFds)
+        if (fds.Length > UnixSocket.MaxFdsPerSend)
             throw new ArgumentOutOfRangeException(nameof(fds), "at most 28 fds per message");
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        var control = stackalloc byte[Align(CmsgHeader + MaxFds * sizeof(int))];
         while (!data.IsEmpty || !fds.IsEmpty)
         {
-            fixed (byte* bytes = data)
+            var sent = UnixSocket.Send(socket, data, fds, out var error);
+            if (sent > 0)
             {
-                var vector = new iovec { iov_base = bytes, iov_len = data.Length };
-                var message = new msghdr { msg_iov = &vector, msg_iovlen = 1 };
-                if (!fds.IsEmpty)
-                {
-                    var header = (cmsghdr*)control;
-                    header->cmsg_level = SOL_SOCKET;
-                    header->cmsg_type = SCM_RIGHTS;
-                    header->cmsg_len = (uint)(CmsgHeader + fds.Length * sizeof(int));
-                    fds.CopyTo(new Span<int>(control + CmsgHeader, fds.Length));
-                    message.msg_control = control;
-                    message.msg_controllen = (uint)Align(CmsgHeader + fds.Length * sizeof(int));
-                }
-                var sent = (long)sendmsg(socket.Value, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
-                if (sent > 0)
-                {
-                    data = data[(int)sent..];
-                    fds = default; // the fds went with the first byte
-                    continue;
-                }
-                var error = errno;
-                if (error == EINTR)
-                    continue;
-                if (error != EAGAIN)
-                    throw new IOException($"send to client: errno {error}");
+                data = data[sent..];
+                fds = default; // the fds went with the first byte
+                continue;
             }
+            if (error != EAGAIN)
+                throw new IOException($"send to client: errno {error}");
             var left = deadline - Environment.TickCount64;
             var waiter = new pollfd { fd = socket.Value, events = POLLOUT };
             if (left <= 0 || poll(&waiter, 1, (int)left) <= 0)

@@ -67,7 +67,13 @@ public sealed unsafe class UnixSocket : IDisposable
     /// Sends what the socket takes now, with up to <see cref="MaxFdsPerSend"/> fds attached to the first byte.
     /// Returns the bytes sent (the fds went with them when it is above 0), or -1 with errno (EAGAIN when full).
     /// </summary>
-    public int Send(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds, out int errno)
+    public int Send(ReadOnlySpan<byte> data, ReadOnlySpan<int> fds, out int errno) => Send(_fd, data, fds, out errno);
+
+    /// <summary>
+    /// <see cref="Send(ReadOnlySpan{byte}, ReadOnlySpan{int}, out int)"/> on any connected stream socket this process
+    /// owns elsewhere (the guest proxy's accepted clients), without taking it over.
+    /// </summary>
+    public static int Send(Fd socket, ReadOnlySpan<byte> data, ReadOnlySpan<int> fds, out int errno)
     {
         errno = 0;
         if (fds.Length > MaxFdsPerSend)
@@ -92,7 +98,7 @@ public sealed unsafe class UnixSocket : IDisposable
             }
             while (true)
             {
-                var sent = (long)sendmsg(_fd.Value, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
+                var sent = (long)sendmsg(socket.Value, &message, MSG_NOSIGNAL | MSG_DONTWAIT);
                 if (sent >= 0)
                     return (int)sent;
                 errno = Errno.Last;
