@@ -13,9 +13,6 @@ internal static unsafe partial class Native
 
     [LibraryImport("libc", EntryPoint = "ioctl", SetLastError = true)]
     internal static partial int IoctlValue(int fd, nuint request, nuint argument);
-
-    [LibraryImport("libc", EntryPoint = "pthread_self")]
-    internal static partial nuint PthreadSelf();
 }
 
 /// <summary>Linux _IOC encoding, so each ioctl number is derived from its struct size rather than typed by hand.</summary>

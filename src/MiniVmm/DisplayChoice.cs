@@ -22,14 +22,17 @@ internal sealed record DisplayChoice(string Kind, string? SocketPath, bool Autom
         };
     }
 
-    /// <summary>$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY, as libwayland resolves it (an absolute WAYLAND_DISPLAY is used as is).</summary>
+    /// <summary>$XDG_RUNTIME_DIR/$WAYLAND_DISPLAY as the Wayland library resolves it; null without a runtime directory.</summary>
     public static string? DefaultSocket()
     {
-        string? display = Environment.GetEnvironmentVariable("WAYLAND_DISPLAY");
-        if (display is { Length: > 0 } && Path.IsPathRooted(display))
-            return display;
-        string? runtime = Environment.GetEnvironmentVariable("XDG_RUNTIME_DIR");
-        return runtime is { Length: > 0 } ? Path.Combine(runtime, display is { Length: > 0 } ? display : "wayland-0") : null;
+        try
+        {
+            return WaylandSocketPath.Resolve(null);
+        }
+        catch (WaylandException)
+        {
+            return null; // no XDG_RUNTIME_DIR: there is no default compositor socket
+        }
     }
 
     /// <summary>Opens the window; an unreachable compositor is bad input (one line, exit 2).</summary>
