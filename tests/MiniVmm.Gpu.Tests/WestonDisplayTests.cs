@@ -51,4 +51,61 @@ public sealed class WestonDisplayTests
             Assert.Equal(Expected(x, y), (pixel.R, pixel.G, pixel.B));
         }
     }
+
+    /// <summary>The cursor queue: UPDATE_CURSOR draws the guest's 64x64 image over the scanout, MOVE_CURSOR moves it.</summary>
+    [Fact]
+    public void TheGuestCursorIsDrawnOverTheScanoutAndFollowsMoves()
+    {
+        using var weston = WestonCompositor.Start(640, 480);
+        using var display = WaylandDisplay.Open(weston.SocketPath);
+        using var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height }, sink: display);
+        var pages = h.CreateBackedResource(2, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
+        var bytes = new byte[Width * Height * 4];
+        for (uint y = 0; y < Height; y++)
+            for (uint x = 0; x < Width; x++)
+                (bytes[(y * Width + x) * 4], bytes[(y * Width + x) * 4 + 1], bytes[(y * Width + x) * 4 + 2]) = x < 4 && y < 4 ? ((byte)0xFF, (byte)0, (byte)0xFF) : ((byte)0x40, (byte)0x40, (byte)0x40);
+        h.Memory.Write(pages, bytes);
+        Assert.Equal(RESP_OK_NODATA, h.Transfer(2, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
+        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Flush(2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        // A 64x64 B8G8R8A8 cursor: opaque yellow left half, fully transparent right half.
+        var cursorPages = h.CreateBackedResource(3, 64, 64, VirtioGpuFormat.B8G8R8A8_UNORM);
+        var cursor = new byte[64 * 64 * 4];
+        for (var i = 0; i < 64 * 64; i++)
+        {
+            if (i % 64 < 32)
+                (cursor[i * 4], cursor[i * 4 + 1], cursor[i * 4 + 2], cursor[i * 4 + 3]) = (0x00, 0xE0, 0xE0, 0xFF);
+        }
+        h.Memory.Write(cursorPages, cursor);
+        Assert.Equal(RESP_OK_NODATA, h.Transfer(3, GpuHarness.Rect(0, 0, 64, 64), 0).Type);
+
+        Assert.Equal(RESP_OK_NODATA, h.UpdateCursor(0, 3, 20, 30, hotX: 5, hotY: 5).Type);
+        var (shot, origin) = Screenshot(weston, display);
+        Assert.Equal((0xE0, 0xE0, 0x00), Rgb(shot, origin, 20 + 10, 30 + 10));
+        Assert.Equal((0x40, 0x40, 0x40), Rgb(shot, origin, 20 + 40, 30 + 10)); // the transparent half
+        Assert.Equal((0x40, 0x40, 0x40), Rgb(shot, origin, 15, 25));
+
+        Assert.Equal(RESP_OK_NODATA, h.UpdateCursor(0, 0, 120, 50, type: CMD_MOVE_CURSOR).Type);
+        (shot, origin) = Screenshot(weston, display);
+        Assert.Equal((0xE0, 0xE0, 0x00), Rgb(shot, origin, 120 + 10, 50 + 10));
+        Assert.Equal((0x40, 0x40, 0x40), Rgb(shot, origin, 20 + 10, 30 + 10));
+
+        Assert.Equal(RESP_OK_NODATA, h.UpdateCursor(0, 0, 120, 50).Type); // resource 0 hides it
+        (shot, origin) = Screenshot(weston, display);
+        Assert.Equal((0x40, 0x40, 0x40), Rgb(shot, origin, 120 + 10, 50 + 10));
+    }
+
+    private static (PngImage Shot, (int X, int Y) Origin) Screenshot(WestonCompositor weston, WaylandDisplay display)
+    {
+        Assert.True(display.Window.Roundtrip(TimeSpan.FromSeconds(5)), "the compositor did not answer");
+        var shot = weston.TakeScreenshot();
+        var origin = shot.Find(Marker) ?? throw new Xunit.Sdk.XunitException($"the guest's frame is not on Weston's screenshot; window {display.Window.State} {display.Window.StateReason}");
+        return (shot, origin);
+    }
+
+    private static (byte R, byte G, byte B) Rgb(PngImage shot, (int X, int Y) origin, int x, int y)
+    {
+        var pixel = shot.GetPixel(origin.X + x, origin.Y + y);
+        return (pixel.R, pixel.G, pixel.B);
+    }
 }

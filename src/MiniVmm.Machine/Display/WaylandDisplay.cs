@@ -13,9 +13,11 @@ public sealed class WaylandDisplay : IDisplay
 {
     private readonly ScanoutWindow _window;
     private readonly string _socketPath;
-    // Guarded by itself: the last frame's size, to present a black frame of that size on Disable.
+    // Guarded by itself: the last frame's size, to present a black frame of that size on Disable, and the cursor.
     private readonly Lock _sizeLock = new();
     private (int Width, int Height) _lastSize;
+    private CursorImage? _cursorImage;
+    private bool _cursorShown;
 
     private WaylandDisplay(ScanoutWindow window, string socketPath)
     {
@@ -54,13 +56,37 @@ public sealed class WaylandDisplay : IDisplay
         _window.Present(black, size.width, size.height, size.width * 4, PixelFormat.Bgrx, (0, 0, size.width, size.height));
     }
 
-    // The window has no wl_pointer yet: the guest's cursor is not drawn on the host.
+    // The cursor position is the image's top-left corner (Linux sends the cursor plane's crtc_x/crtc_y); the hotspot
+    // would only matter if the host pointer drove the guest cursor, which this window does not do. A cursor on another
+    // scanout is hidden here; the image is kept so that a MOVE_CURSOR back to scanout 0 shows it again.
     public void UpdateCursor(int scanoutId, CursorImage? image, int x, int y)
     {
+        lock (_sizeLock)
+            _cursorImage = image;
+        ShowCursor(scanoutId, image, x, y);
     }
 
     public void MoveCursor(int scanoutId, int x, int y)
     {
+        CursorImage? image;
+        bool shown;
+        lock (_sizeLock)
+            (image, shown) = (_cursorImage, _cursorShown);
+        if (scanoutId == 0 && shown)
+            _window.MoveCursor(x, y);
+        else
+            ShowCursor(scanoutId, image, x, y);
+    }
+
+    private void ShowCursor(int scanoutId, CursorImage? image, int x, int y)
+    {
+        var show = scanoutId == 0 && image is not null;
+        lock (_sizeLock)
+            _cursorShown = show;
+        if (show)
+            _window.ShowCursor(image!.Bgra, image.Width, image.Height, x, y);
+        else
+            _window.HideCursor();
     }
 
     public static PixelFormat ToPixelFormat(VirtioGpuFormat format) => format switch

@@ -9,6 +9,7 @@ public sealed partial class ScanoutWindow
     private const uint CompositorVersion = 4;
 
     private readonly Dictionary<string, (uint Name, uint Version)> _globals = [];
+    private uint _compositor;
     private uint _shm;
     private uint _wmBase;
     private uint _surface;
@@ -20,13 +21,15 @@ public sealed partial class ScanoutWindow
         var registry = _connection.Create(WlRegistry.Info, WlRegistry.EventDispatcher(_listener));
         WlDisplay.GetRegistry(_connection.Writer, WaylandConnection.DisplayId, registry);
         RoundtripOrThrow("listing globals");
-        var compositor = Bind(registry, WlCompositor.Info, CompositorVersion, CompositorVersion, null);
+        _compositor = Bind(registry, WlCompositor.Info, CompositorVersion, CompositorVersion, null);
         _shm = Bind(registry, WlShm.Info, 1, 1, null);
         _wmBase = Bind(registry, XdgWmBase.Info, 1, XdgWmBase.Version, XdgWmBase.EventDispatcher(_listener));
+        if (_globals.ContainsKey(WlSubcompositor.Info.Name))
+            _subcompositor = Bind(registry, WlSubcompositor.Info, 1, 1, null); // optional: only the guest cursor needs it
 
         var writer = _connection.Writer;
         _surface = _connection.Create(WlSurface.Info, null);
-        WlCompositor.CreateSurface(writer, compositor, _surface);
+        WlCompositor.CreateSurface(writer, _compositor, _surface);
         _xdgSurface = _connection.Create(XdgSurface.Info, XdgSurface.EventDispatcher(_listener));
         XdgWmBase.GetXdgSurface(writer, _wmBase, _xdgSurface, _surface);
         _toplevel = _connection.Create(XdgToplevel.Info, XdgToplevel.EventDispatcher(_listener));
@@ -65,6 +68,7 @@ public sealed partial class ScanoutWindow
         if (!_connection.IsClosed)
         {
             var writer = _connection.Writer;
+            DestroyCursorLocked();
             _buffers?.Destroy(_connection);
             _buffers = null;
             XdgToplevel.Destroy(writer, _toplevel);
@@ -94,6 +98,10 @@ public sealed partial class ScanoutWindow
         public void Close(uint self) =>
             window.TearDownLocked(ScanoutWindowState.Closed, "the compositor closed the window (xdg_toplevel.close)");
 
-        public void Release(uint self) => window.OnBufferRelease(self);
+        public void Release(uint self)
+        {
+            if (!window.OnCursorBufferRelease(self))
+                window.OnBufferRelease(self);
+        }
     }
 }

@@ -136,6 +136,7 @@ public sealed partial class ScanoutWindow : IDisposable
         {
             _buffers?.Dispose();
             _buffers = null;
+            DestroyCursorLocked();
             _connection.Dispose();
         }
         _wake.Dispose();
