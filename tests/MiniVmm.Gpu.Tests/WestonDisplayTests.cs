@@ -27,19 +27,7 @@ public sealed class WestonDisplayTests
         using var display = WaylandDisplay.Open(weston.SocketPath);
         using var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height }, sink: display);
 
-        var pages = h.CreateBackedResource(2, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
-        var bytes = new byte[Width * Height * 4];
-        for (uint y = 0; y < Height; y++)
-            for (uint x = 0; x < Width; x++)
-            {
-                var (r, g, b) = Expected(x, y);
-                int at = (int)((y * Width + x) * 4);
-                (bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) = (b, g, r, 0);
-            }
-        h.Memory.Write(pages, bytes);
-        Assert.Equal(RESP_OK_NODATA, h.Transfer(2, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
-        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 2, GpuHarness.Rect(0, 0, Width, Height)).Type);
-        Assert.Equal(RESP_OK_NODATA, h.Flush(2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        ShowGuestFrame(h, Expected);
         Assert.True(display.Window.Roundtrip(TimeSpan.FromSeconds(5)), "the compositor did not answer");
 
         var shot = weston.TakeScreenshot();
@@ -59,15 +47,7 @@ public sealed class WestonDisplayTests
         using var weston = WestonCompositor.Start(640, 480);
         using var display = WaylandDisplay.Open(weston.SocketPath);
         using var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height }, sink: display);
-        var pages = h.CreateBackedResource(2, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
-        var bytes = new byte[Width * Height * 4];
-        for (uint y = 0; y < Height; y++)
-            for (uint x = 0; x < Width; x++)
-                (bytes[(y * Width + x) * 4], bytes[(y * Width + x) * 4 + 1], bytes[(y * Width + x) * 4 + 2]) = x < 4 && y < 4 ? ((byte)0xFF, (byte)0, (byte)0xFF) : ((byte)0x40, (byte)0x40, (byte)0x40);
-        h.Memory.Write(pages, bytes);
-        Assert.Equal(RESP_OK_NODATA, h.Transfer(2, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
-        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 2, GpuHarness.Rect(0, 0, Width, Height)).Type);
-        Assert.Equal(RESP_OK_NODATA, h.Flush(2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        ShowGuestFrame(h, (x, y) => x < 4 && y < 4 ? Marker : ((byte)0x40, (byte)0x40, (byte)0x40));
         // A 64x64 B8G8R8A8 cursor: opaque yellow left half, fully transparent right half.
         var cursorPages = h.CreateBackedResource(3, 64, 64, VirtioGpuFormat.B8G8R8A8_UNORM);
         var cursor = new byte[64 * 64 * 4];
@@ -93,6 +73,24 @@ public sealed class WestonDisplayTests
         Assert.Equal(RESP_OK_NODATA, h.UpdateCursor(0, 0, 120, 50).Type); // resource 0 hides it
         (shot, origin) = Screenshot(weston, display);
         Assert.Equal((0x40, 0x40, 0x40), Rgb(shot, origin, 120 + 10, 50 + 10));
+    }
+
+    /// <summary>As a guest driver would: resource 2 with <paramref name="colour"/>(x, y) as XRGB, on scanout 0, flushed.</summary>
+    private static void ShowGuestFrame(GpuHarness h, Func<uint, uint, (byte R, byte G, byte B)> colour)
+    {
+        var pages = h.CreateBackedResource(2, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
+        var bytes = new byte[Width * Height * 4];
+        for (uint y = 0; y < Height; y++)
+            for (uint x = 0; x < Width; x++)
+            {
+                var (r, g, b) = colour(x, y);
+                int at = (int)((y * Width + x) * 4);
+                (bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) = (b, g, r, 0);
+            }
+        h.Memory.Write(pages, bytes);
+        Assert.Equal(RESP_OK_NODATA, h.Transfer(2, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
+        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Flush(2, GpuHarness.Rect(0, 0, Width, Height)).Type);
     }
 
     private static (PngImage Shot, (int X, int Y) Origin) Screenshot(WestonCompositor weston, WaylandDisplay display)

@@ -14,9 +14,7 @@ public sealed class ScanoutCursorWestonTests
     {
         using var weston = WestonCompositor.Start(640, 480);
         var log = new StringWriter();
-        using var window = new ScanoutWindow(new() { SocketPath = weston.SocketPath, Log = log });
-        var frame = Marked(Solid(320, 240, 320 * 4, PixelFormat.Bgrx, Grey), 320 * 4, PixelFormat.Bgrx);
-        Assert.True(window.Present(frame, 320, 240, 320 * 4, PixelFormat.Bgrx, (0, 0, 320, 240)));
+        using var window = ShowingSolidFrame(weston, Grey, log);
 
         Assert.True(window.ShowCursor(Cursor(Red, 24), 24, 24, 40, 30));
         var shot = Screenshot(weston, window, log);
@@ -48,9 +46,7 @@ public sealed class ScanoutCursorWestonTests
     {
         using var weston = WestonCompositor.Start(640, 480);
         var log = new StringWriter();
-        using var window = new ScanoutWindow(new() { SocketPath = weston.SocketPath, Log = log });
-        var frame = Marked(Solid(320, 240, 320 * 4, PixelFormat.Bgrx, Green), 320 * 4, PixelFormat.Bgrx);
-        Assert.True(window.Present(frame, 320, 240, 320 * 4, PixelFormat.Bgrx, (0, 0, 320, 240)));
+        using var window = ShowingSolidFrame(weston, Green, log);
         var cursor = Cursor(Red, 16);
         for (var i = 0; i < 16 * 8 * 4; i++)
             cursor[i] = 0; // the top half fully transparent
@@ -68,9 +64,7 @@ public sealed class ScanoutCursorWestonTests
     {
         using var weston = WestonCompositor.Start(640, 480);
         var log = new StringWriter();
-        using var window = new ScanoutWindow(new() { SocketPath = weston.SocketPath, Log = log });
-        var frame = Marked(Solid(320, 240, 320 * 4, PixelFormat.Bgrx, Grey), 320 * 4, PixelFormat.Bgrx);
-        Assert.True(window.Present(frame, 320, 240, 320 * 4, PixelFormat.Bgrx, (0, 0, 320, 240)));
+        using var window = ShowingSolidFrame(weston, Grey, log);
         Assert.True(window.ShowCursor(Cursor(Red, 64), 64, 64, 0, 0));
         Assert.True(window.Roundtrip(Timeout), log.ToString());
         var before = OpenFds();
@@ -93,6 +87,15 @@ public sealed class ScanoutCursorWestonTests
         Assert.Throws<ArgumentException>(() => window.ShowCursor(new byte[16], 4, 4, 0, 0));
         Assert.Throws<ArgumentException>(() => window.ShowCursor(new byte[4], 0, 1, 0, 0));
         Assert.Throws<ArgumentException>(() => window.ShowCursor(new byte[4 * 512 * 512], 512, 512, 0, 0));
+    }
+
+    /// <summary>A window on <paramref name="weston"/> showing a marked 320x240 frame of one colour.</summary>
+    private static ScanoutWindow ShowingSolidFrame(WestonCompositor weston, (byte R, byte G, byte B) colour, StringWriter log)
+    {
+        var window = new ScanoutWindow(new() { SocketPath = weston.SocketPath, Log = log });
+        var frame = Marked(Solid(320, 240, 320 * 4, PixelFormat.Bgrx, colour), 320 * 4, PixelFormat.Bgrx);
+        Assert.True(window.Present(frame, 320, 240, 320 * 4, PixelFormat.Bgrx, (0, 0, 320, 240)));
+        return window;
     }
 
     private static PngImage Screenshot(WestonCompositor weston, ScanoutWindow window, StringWriter log)
