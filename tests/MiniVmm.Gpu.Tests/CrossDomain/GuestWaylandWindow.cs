@@ -63,6 +63,13 @@ internal sealed partial class GuestWaylandWindow(IGuestWaylandPipe pipe)
         Flush(writer);
     }
 
+    /// <summary>On a fresh client: get_registry and a round trip, see <see cref="ReadGlobals(WireWriter)"/>.</summary>
+    public void ReadGlobals()
+    {
+        using var writer = new WireWriter();
+        ReadGlobals(writer);
+    }
+
     /// <summary>get_registry and a round trip: fills <see cref="Globals"/> (name → global name) and their versions.</summary>
     private void ReadGlobals(WireWriter writer)
     {
