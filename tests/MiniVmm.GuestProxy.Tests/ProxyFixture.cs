@@ -14,9 +14,10 @@ internal sealed class ProxyFixture : IDisposable
 
     /// <param name="shell">kiosk-shell for protocol checks; desktop-shell where a screenshot must show a window on
     /// the known background colour.</param>
-    public ProxyFixture(string shell = "kiosk-shell.so", int width = 320, int height = 240)
+    /// <param name="backend">X11 where a test needs a seat (keyboard, keymap).</param>
+    public ProxyFixture(string shell = "kiosk-shell.so", int width = 320, int height = 240, WestonBackend backend = WestonBackend.Headless)
     {
-        Weston = WestonCompositor.Start(width, height, shell);
+        Weston = WestonCompositor.Start(width, height, shell, backend: backend);
         SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
         Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(Weston.SocketPath), Add);
     }

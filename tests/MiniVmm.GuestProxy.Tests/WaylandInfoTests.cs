@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using MiniVmm.Wayland.Tests.Support;
 
 namespace MiniVmm.GuestProxy.Tests;
 
@@ -24,6 +25,29 @@ public sealed partial class WaylandInfoTests
         var proxiedOutput = Run(chain.SocketPath, chain);
         Assert.True(native.SequenceEqual(Globals(proxiedOutput)), $"native:\n{nativeOutput}\nthrough the proxy:\n{proxiedOutput}\n{chain.Log}");
     }
+
+    /// <summary>
+    /// A seated Weston: wayland-info binds wl_keyboard (so Weston sends it the keymap fd) and prints the seat's name,
+    /// capabilities and repeat info; through the proxy it must print the same as natively.
+    /// </summary>
+    [Fact]
+    public void WaylandInfoThroughTheProxySeesTheSameSeatAsNatively()
+    {
+        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
+        using var chain = new ProxyFixture(backend: WestonBackend.X11);
+        var nativeOutput = Run(chain.Weston.SocketPath, chain);
+        var seat = SeatLines(nativeOutput);
+        Assert.Contains("capabilities: pointer keyboard", seat);
+        Assert.Contains(seat, l => l.StartsWith("keyboard repeat rate:", StringComparison.Ordinal));
+        var proxiedOutput = Run(chain.SocketPath, chain);
+        Assert.True(seat.SequenceEqual(SeatLines(proxiedOutput)), $"native:\n{nativeOutput}\nthrough the proxy:\n{proxiedOutput}\n{chain.Log}");
+        Assert.True(Globals(nativeOutput).SequenceEqual(Globals(proxiedOutput)), $"native:\n{nativeOutput}\nthrough the proxy:\n{proxiedOutput}\n{chain.Log}");
+    }
+
+    /// <summary>The wl_seat global's line and the detail lines under it, trimmed.</summary>
+    private static List<string> SeatLines(string output) =>
+        [.. output.Split('\n').Select(l => l.Trim()).SkipWhile(l => !l.StartsWith("interface: 'wl_seat'", StringComparison.Ordinal))
+            .TakeWhile((l, i) => i == 0 || !l.StartsWith("interface:", StringComparison.Ordinal)).Where(l => l.Length > 0)];
 
     /// <summary>Runs wayland-info against <paramref name="display"/> (an absolute socket path), bounded to 15 s.</summary>
     private static string Run(string display, ProxyFixture chain)

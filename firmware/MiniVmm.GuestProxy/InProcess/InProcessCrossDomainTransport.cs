@@ -21,7 +21,7 @@ namespace MiniVmm.GuestProxy.InProcess;
 public sealed partial class InProcessCrossDomainTransport(string waylandSocket, Action<string>? log = null) : ICrossDomainTransport
 {
     private const uint ContextId = 1, QueryRingId = 1, ChannelRingId = 2;
-    private const ulong MemorySize = 16 << 20, RingPages = 8 << 20, RegionSize = 64 << 20;
+    private const ulong MemorySize = 16 << 20, RingPages = 8 << 20, RegionSize = 64 << 20, PageSize = 4096;
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
 
     private readonly Lock _lock = new();
@@ -99,6 +99,10 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
     public void DestroyHostBlob(HostBlob blob) =>
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = blob.ResourceId })), "UNREF");
 
+    /// <summary>
+    /// RESOURCE_CREATE_BLOB(HOST3D) as Linux's driver sends it: the size rounded up to whole pages (a compositor fd's
+    /// size, e.g. a keymap's, rarely is one; the device refuses anything else).
+    /// </summary>
     private void CreateHost3D(uint id, uint blobId, ulong size) =>
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceCreateBlob
         {
@@ -107,7 +111,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
             BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D,
             BlobFlags = VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE | VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
             BlobId = blobId,
-            Size = size,
+            Size = (size + PageSize - 1) & ~(PageSize - 1),
         })), $"RESOURCE_CREATE_BLOB(HOST3D, blob_id {blobId})");
 
     /// <summary>

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.Virtio.Queue;
@@ -22,8 +23,23 @@ public sealed partial class Gpu2DBackend
     /// that context's object; cross-domain gives it meaning in the next slice). HOST3D_GUEST needs a renderer we
     /// lack. A MAPPABLE guest blob is accepted (the guest maps its own pages) but cannot be MAP_BLOBbed.
     /// </summary>
+    /// <param name="compositorFd">A compositor fd (winsrv's keymap) the HOST3D blob adopts instead of fresh pages;
+    /// owned by this call, closed when the blob is refused.</param>
     public GpuResponse CreateBlob(GuestMemory memory, uint ctxId, uint resourceId, uint blobMem, uint flags, ulong blobId,
-        ulong size, ReadOnlySpan<VirtioGpuMemEntry> entries)
+        ulong size, ReadOnlySpan<VirtioGpuMemEntry> entries, SafeFileHandle? compositorFd = null)
+    {
+        try
+        {
+            return CreateBlobChecked(memory, ctxId, resourceId, blobMem, flags, blobId, size, entries, ref compositorFd);
+        }
+        finally
+        {
+            compositorFd?.Dispose(); // null once a blob took it
+        }
+    }
+
+    private GpuResponse CreateBlobChecked(GuestMemory memory, uint ctxId, uint resourceId, uint blobMem, uint flags, ulong blobId,
+        ulong size, ReadOnlySpan<VirtioGpuMemEntry> entries, ref SafeFileHandle? compositorFd)
     {
         if (resourceId == 0)
             return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, "resource id 0 is reserved");
@@ -38,7 +54,7 @@ public sealed partial class Gpu2DBackend
         return blobMem switch
         {
             VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST => CreateGuestBlob(memory, ctxId, resourceId, flags, size, entries),
-            VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D => CreateHostBlob(ctxId, resourceId, flags, blobId, size, entries.Length),
+            VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D => CreateHostBlob(ctxId, resourceId, flags, blobId, size, entries.Length, ref compositorFd),
             VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D_GUEST => GpuResponse.ErrInvalidParameter("blob_mem HOST3D_GUEST needs a 3D renderer"),
             _ => GpuResponse.ErrInvalidParameter($"unknown blob_mem {blobMem}"),
         };
@@ -61,7 +77,7 @@ public sealed partial class Gpu2DBackend
         }
     }
 
-    private GpuResponse CreateHostBlob(uint ctxId, uint resourceId, uint flags, ulong blobId, ulong size, int entryCount)
+    private GpuResponse CreateHostBlob(uint ctxId, uint resourceId, uint flags, ulong blobId, ulong size, int entryCount, ref SafeFileHandle? compositorFd)
     {
         if (!_options.Contexts)
             return GpuResponse.ErrInvalidParameter("blob_mem HOST3D needs contexts (VIRTIO_GPU_F_VIRGL)");
@@ -78,7 +94,12 @@ public sealed partial class Gpu2DBackend
             // A cross-domain blob_id may name a compositor fd (a RECEIVE identifier): those pages, not fresh ones.
             HostBlobMemory? host;
             string? error = null;
-            if (_contexts[ctxId].CrossDomain is { } crossDomain && crossDomain.TryTakeRegistered(blobId, size, out var fd, out error))
+            if (compositorFd is not null)
+            {
+                host = HostBlobMemory.TryWrap(compositorFd, size, out error);
+                compositorFd = null; // TryWrap owns it now, and closes it on failure
+            }
+            else if (_contexts[ctxId].CrossDomain is { } crossDomain && crossDomain.TryTakeRegistered(blobId, size, out var fd, out error))
             {
                 if (error is not null)
                     return GpuResponse.ErrInvalidParameter(error);

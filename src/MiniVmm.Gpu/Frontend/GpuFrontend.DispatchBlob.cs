@@ -23,7 +23,15 @@ internal sealed partial class GpuFrontend
                     : null;
                 if (ReadEntries(cmd.NrEntries, reader, out var entries) is { } bad)
                     return bad;
-                return _backend.CreateBlob(memory, hdr.CtxId, cmd.ResourceId, cmd.BlobMem, cmd.BlobFlags, cmd.BlobId, cmd.Size, entries);
+                // winsrv announces compositor fds (the keymap) as blob ids; a cross-domain context has its own.
+                Microsoft.Win32.SafeHandles.SafeFileHandle? compositorFd = null;
+                if (cmd.BlobMem == VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D && Winsrv is { } winsrv
+                    && _backend.GetCrossDomainContext(hdr.CtxId) is null
+                    && winsrv.TryClaimHostFd(cmd.BlobId, cmd.Size, out compositorFd, out var claimError) && claimError is not null)
+                {
+                    return GpuResponse.ErrInvalidParameter(claimError);
+                }
+                return _backend.CreateBlob(memory, hdr.CtxId, cmd.ResourceId, cmd.BlobMem, cmd.BlobFlags, cmd.BlobId, cmd.Size, entries, compositorFd);
             }
             case VirtioGpuCtrlType.CMD_SET_SCANOUT_BLOB:
             {

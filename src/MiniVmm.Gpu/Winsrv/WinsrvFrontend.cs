@@ -82,11 +82,14 @@ public sealed partial class WinsrvFrontend : IDisposable
             ResetLocked();
     }
 
-    /// <summary>A compositor fd announced in an RX's resource_ids, for CREATE_BLOB(HOST3D, blob_id) to adopt.</summary>
-    public bool TryTakeHostFd(uint blobId, out System.Runtime.InteropServices.SafeHandle fd, out ulong size)
+    /// <summary>
+    /// A compositor fd announced in an RX's resource_ids, for CREATE_BLOB(HOST3D, blob_id) to adopt (see
+    /// <see cref="WinsrvResources.TryClaimHostFd"/>). Called outside the backend's lock: ours is taken first elsewhere.
+    /// </summary>
+    internal bool TryClaimHostFd(ulong blobId, ulong size, out Microsoft.Win32.SafeHandles.SafeFileHandle? fd, out string? error)
     {
         lock (_lock)
-            return _resources.TryTakeHostFd(blobId, out fd, out size);
+            return _resources.TryClaimHostFd(blobId, size, out fd, out error);
     }
 
     internal void QueueNotify(int queueIndex)

@@ -1,3 +1,4 @@
+using Microsoft.Win32.SafeHandles;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu.Backend;
 using MiniVmm.Gpu.CrossDomain;
@@ -54,6 +55,30 @@ internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
         bool found = _hostFds.Remove(blobId, out var entry);
         (fd, size) = found ? entry : (null!, 0UL);
         return found;
+    }
+
+    /// <summary>
+    /// CREATE_BLOB(HOST3D, <paramref name="blobId"/>) of <paramref name="size"/> bytes adopting a registered compositor
+    /// fd: false when none is registered under that id; true with the fd (now the caller's), or true with an error
+    /// (the fd stays registered) when the blob would be larger than the fd rounded up to pages: mapping past the end of
+    /// the file would fault.
+    /// </summary>
+    public bool TryClaimHostFd(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error)
+    {
+        fd = null;
+        error = null;
+        if (blobId > uint.MaxValue || !_hostFds.TryGetValue((uint)blobId, out var entry))
+            return false;
+        ulong limit = (entry.Size + 4095) & ~4095UL;
+        if (size > limit)
+        {
+            error = $"blob {blobId} is a {entry.Size}-byte compositor fd, {size} bytes asked";
+            return true;
+        }
+        _hostFds.Remove((uint)blobId);
+        fd = new SafeFileHandle(entry.Fd.DangerousGetHandle(), ownsHandle: true);
+        entry.Fd.SetHandleAsInvalid();
+        return true;
     }
 
     public void Dispose()

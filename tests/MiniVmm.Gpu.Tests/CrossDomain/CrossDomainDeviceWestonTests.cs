@@ -59,32 +59,52 @@ public sealed class CrossDomainDeviceWestonTests
 
     /// <summary>
     /// Weston dies while the guest waits on a POLL: the fence completes with the empty hang-up RECEIVE, the context
-    /// refuses further SENDs, the VMM goes on serving (a new context's INIT fails cleanly), and nothing throws.
+    /// refuses further SENDs, the VMM goes on serving (a new context's INIT fails cleanly while nobody listens), and
+    /// once a new Weston listens on the same socket a new context connects and lists its globals.
     /// </summary>
     [Fact]
-    public void KillingWestonMidSessionAnswersThePollWithAHangUp()
+    public void KillingWestonMidSessionAnswersThePollWithAHangUpAndARestartedWestonIsReachedAgain()
     {
-        var weston = WestonCompositor.Start();
+        using var weston = WestonCompositor.Start();
         using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
-        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
-        h.CreateRing(10, 1);
-        h.CreateRing(11, 1);
-        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
-        var poll = h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
+        try
+        {
+            Open(h, 1);
+            var poll = h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
 
-        weston.Kill();
-        weston.Dispose();
+            weston.Kill();
 
-        Assert.Equal(1UL, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
-        var (ids, data) = GpuHarness.ParseReceive(h.ReadRing(11));
-        Assert.Empty(ids);
-        Assert.Empty(data); // the hang-up RECEIVE
-        Assert.Equal(RESP_ERR_UNSPEC, h.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
-        // The device keeps serving: a second context is created, and its INIT fails cleanly (nobody listens).
-        Assert.Equal(RESP_OK_NODATA, h.CreateContext(2).Type);
-        h.CreateRing(20, 2);
-        h.CreateRing(21, 2);
-        Assert.NotEqual(RESP_OK_NODATA, h.Submit3D(2, GpuHarness.XdInit(20, 21)).Type);
-        h.Device.Reset();
+            Assert.Equal(1UL, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
+            var (ids, data) = GpuHarness.ParseReceive(h.ReadRing(11));
+            Assert.Empty(ids);
+            Assert.Empty(data); // the hang-up RECEIVE
+            Assert.Equal(RESP_ERR_UNSPEC, h.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
+            // The device keeps serving: a second context is created, and its INIT fails cleanly (nobody listens).
+            Assert.Equal(RESP_OK_NODATA, h.CreateContext(2).Type);
+            h.CreateRing(20, 2);
+            h.CreateRing(21, 2);
+            Assert.NotEqual(RESP_OK_NODATA, h.Submit3D(2, GpuHarness.XdInit(20, 21)).Type);
+
+            weston.Restart();
+            Open(h, 3);
+            var client = new GuestWaylandWindow(new ContextPipe(h, 3, 31));
+            client.ReadGlobals();
+            Assert.Contains(WlCompositor.Name, client.Globals.Keys);
+            Assert.Contains(WlShm.Name, client.Globals.Keys);
+            Assert.False(h.Device.Backend.GetCrossDomainContext(1)!.IsConnected); // the old context stays hung up
+        }
+        finally
+        {
+            h.Device.Reset();
+        }
+    }
+
+    /// <summary>Context <paramref name="ctx"/> with rings ctx*10 (query) and ctx*10+1 (channel), INIT'ed.</summary>
+    private static void Open(GpuHarness h, uint ctx)
+    {
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(ctx).Type);
+        h.CreateRing(ctx * 10, ctx);
+        h.CreateRing(ctx * 10 + 1, ctx);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(ctx, GpuHarness.XdInit(ctx * 10, ctx * 10 + 1)).Type);
     }
 }

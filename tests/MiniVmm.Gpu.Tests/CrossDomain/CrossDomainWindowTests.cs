@@ -36,7 +36,7 @@ public sealed class CrossDomainWindowTests
             Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(Blob, requirements.SizeBytes, Ctx, blobId: requirements.BlobId).Type);
             Assert.Equal(RESP_OK_MAP_INFO, h.MapBlob(Blob, 0).Type);
 
-            var window = new GuestWaylandWindow(new ContextPipe(h));
+            var window = new GuestWaylandWindow(new ContextPipe(h, Ctx, ChannelRing));
             window.CreateToplevel();
             var stride = (int)requirements.Strides[0];
             GuestWaylandWindow.WriteThroughMapping(region, GuestWaylandWindow.Pattern(stride));
@@ -54,27 +54,6 @@ public sealed class CrossDomainWindowTests
         finally
         {
             h.Device.Reset();
-        }
-    }
-
-    /// <summary>SEND carries the bytes (and the blob as a VIRTGPU_BLOB identifier); a fenced POLL brings back one RECEIVE.</summary>
-    private sealed class ContextPipe(GpuHarness h) : IGuestWaylandPipe
-    {
-        private ulong _fence = 1000;
-
-        public void Send(ReadOnlySpan<byte> bytes, uint blobResourceId = 0)
-        {
-            var command = blobResourceId == 0 ? GpuHarness.XdSend(bytes)
-                : GpuHarness.XdSend(bytes, (blobResourceId, (uint)CrossDomainIdType.VirtgpuBlob));
-            Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, command).Type);
-        }
-
-        public byte[] Receive()
-        {
-            var fence = _fence++;
-            var poll = h.StartSubmit3D(Ctx, GpuHarness.XdPoll(), fence, ring: 1);
-            Assert.Equal(fence, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
-            return GpuHarness.ParseReceive(h.ReadRing(ChannelRing)).Data;
         }
     }
 }

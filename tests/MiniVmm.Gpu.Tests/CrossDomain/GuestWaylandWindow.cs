@@ -14,8 +14,11 @@ internal interface IGuestWaylandPipe
     /// <summary>Sends Wayland bytes; <paramref name="blobResourceId"/> (0 for none) travels as the one fd.</summary>
     void Send(ReadOnlySpan<byte> bytes, uint blobResourceId = 0);
 
-    /// <summary>The next bytes from the compositor (bounded wait); empty means the compositor hung up.</summary>
-    byte[] Receive();
+    /// <summary>
+    /// The next bytes from the compositor (bounded wait); empty means the compositor hung up. The blob ids that came
+    /// with them (the compositor's fds: a keymap) are added to <paramref name="blobIds"/>.
+    /// </summary>
+    byte[] Receive(List<uint> blobIds);
 }
 
 /// <summary>
@@ -24,7 +27,7 @@ internal interface IGuestWaylandPipe
 /// attach, damage, commit. Also the pattern the guest draws (four quadrants, a magenta marker at the top-left) and
 /// the check of Weston's screenshot.
 /// </summary>
-internal sealed class GuestWaylandWindow(IGuestWaylandPipe pipe)
+internal sealed partial class GuestWaylandWindow(IGuestWaylandPipe pipe)
 {
     public const int Width = 128, Height = 96;
     public const uint Display = 1, Registry = 2, Compositor = 4, Shm = 5, WmBase = 6, Surface = 7, XdgSurface = 8, Toplevel = 9,
@@ -33,20 +36,19 @@ internal sealed class GuestWaylandWindow(IGuestWaylandPipe pipe)
     private static readonly (byte R, byte G, byte B) Marker = (0xFF, 0x00, 0xFF);
     private static readonly (byte R, byte G, byte B)[] Quadrant = [(0xE0, 0x20, 0x20), (0x20, 0xC0, 0x30), (0x20, 0x40, 0xE0), (0xF0, 0xF0, 0xF0)];
     private readonly List<byte> _pending = [];
+    private readonly List<uint> _blobIds = []; // fds from the compositor, as blob ids, in arrival order
     private int _roundTrips;
 
     public Dictionary<string, uint> Globals { get; } = [];
+
+    /// <summary>Interface name → the version the compositor advertises.</summary>
+    public Dictionary<string, uint> Versions { get; } = [];
 
     /// <summary>get_registry, bind the three globals, surface + xdg_surface + toplevel, then ack the first configure.</summary>
     public void CreateToplevel()
     {
         using var writer = new WireWriter();
-        WlDisplay.GetRegistry(writer, Display, Registry);
-        foreach (var (_, _, body) in RoundTrip(writer).Where(m => m.Object == Registry && m.Opcode == WlRegistry.Events.Global))
-        {
-            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(4));
-            Globals[Encoding.UTF8.GetString(body, 8, length - 1)] = BinaryPrimitives.ReadUInt32LittleEndian(body);
-        }
+        ReadGlobals(writer);
         WlRegistry.Bind(writer, Registry, Globals[WlCompositor.Name], WlCompositor.Name, 4, Compositor);
         WlRegistry.Bind(writer, Registry, Globals[WlShm.Name], WlShm.Name, 1, Shm);
         WlRegistry.Bind(writer, Registry, Globals[XdgWmBase.Name], XdgWmBase.Name, 1, WmBase);
@@ -59,6 +61,26 @@ internal sealed class GuestWaylandWindow(IGuestWaylandPipe pipe)
         var configure = ReceiveUntil(m => m.Object == XdgSurface && m.Opcode == MiniVmm.Wayland.Protocol.XdgSurface.Events.Configure);
         MiniVmm.Wayland.Protocol.XdgSurface.AckConfigure(writer, XdgSurface, BinaryPrimitives.ReadUInt32LittleEndian(configure.Body));
         Flush(writer);
+    }
+
+    /// <summary>On a fresh client: get_registry and a round trip, see <see cref="ReadGlobals(WireWriter)"/>.</summary>
+    public void ReadGlobals()
+    {
+        using var writer = new WireWriter();
+        ReadGlobals(writer);
+    }
+
+    /// <summary>get_registry and a round trip: fills <see cref="Globals"/> (name → global name) and their versions.</summary>
+    private void ReadGlobals(WireWriter writer)
+    {
+        WlDisplay.GetRegistry(writer, Display, Registry);
+        foreach (var (_, _, body) in RoundTrip(writer).Where(m => m.Object == Registry && m.Opcode == WlRegistry.Events.Global))
+        {
+            var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(4));
+            var name = Encoding.UTF8.GetString(body, 8, length - 1);
+            Globals[name] = BinaryPrimitives.ReadUInt32LittleEndian(body);
+            Versions[name] = BinaryPrimitives.ReadUInt32LittleEndian(body.AsSpan(8 + ((length + 3) & ~3)));
+        }
     }
 
     /// <summary>A pool on blob <paramref name="blobResourceId"/> (sent as the fd), an XRGB8888 buffer, attach, damage, commit, sync.</summary>
@@ -163,7 +185,7 @@ internal sealed class GuestWaylandWindow(IGuestWaylandPipe pipe)
             _pending.RemoveRange(0, offset);
             if (found is { } hit)
                 return hit;
-            var received = pipe.Receive();
+            var received = pipe.Receive(_blobIds);
             Assert.True(received.Length > 0, "the compositor hung up");
             _pending.AddRange(received);
         }

@@ -43,7 +43,7 @@ public sealed class WinsrvWindowTests
         Assert.Equal(RESP_OK_NODATA, h.Connect(Id));
         h.PostRx(16);
 
-        var window = new GuestWaylandWindow(new WinsrvPipe(h));
+        var window = new GuestWaylandWindow(new WinsrvPipe(h, Id));
         window.CreateToplevel();
         GuestWaylandWindow.WriteThroughMapping(region, GuestWaylandWindow.Pattern(Stride));
         window.Show(Blob, Size, Stride);
@@ -55,19 +55,5 @@ public sealed class WinsrvWindowTests
         Assert.Contains(trace, l => l.StartsWith($"winsrv RX fd={Id} len=", StringComparison.Ordinal));
         Assert.Contains(trace, l => l.StartsWith($"winsrv fd {Id} RX xdg_surface@8.configure(serial: ", StringComparison.Ordinal));
         Assert.Null(loop.Failure);
-    }
-
-    /// <summary>TX carries the bytes (and the blob in resource_ids); RX buffers bring the compositor's bytes back, and are re-posted.</summary>
-    private sealed class WinsrvPipe(WinsrvHarness h) : IGuestWaylandPipe
-    {
-        public void Send(ReadOnlySpan<byte> bytes, uint blobResourceId = 0) =>
-            Assert.Equal(RESP_OK_NODATA, h.Send(Id, bytes, blobResourceId == 0 ? null : [blobResourceId]));
-
-        public byte[] Receive()
-        {
-            var rx = h.WaitRx(r => r.Count > 0);
-            h.PostRx(rx.Count);
-            return [.. rx.SelectMany(r => r.Data)];
-        }
     }
 }

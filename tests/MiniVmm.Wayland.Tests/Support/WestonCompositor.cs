@@ -4,7 +4,8 @@ using System.Text;
 namespace MiniVmm.Wayland.Tests.Support;
 
 /// <summary>
-/// A private Weston 10 (Debian package "weston") for one test: headless backend with the pixman renderer (the
+/// A private Weston 10 (Debian package "weston") for one test: headless backend (or, for a seat, the x11 backend
+/// under a private Xvfb: <see cref="WestonBackend"/>) with the pixman renderer (the
 /// default no-op renderer paints nothing, so screenshots would be blank), its own XDG_RUNTIME_DIR (mode 0700) and
 /// socket, and --debug so that any client may bind weston_screenshooter, which weston-screenshooter uses to write
 /// wayland-screenshot-*.png into its working directory.
@@ -19,7 +20,7 @@ namespace MiniVmm.Wayland.Tests.Support;
 /// than <see cref="MaxLifetime"/>; <see cref="Dispose"/> kills the whole process tree and waits (bounded).
 /// Shared by test projects: link Support/*.cs. No xUnit dependency.
 /// </remarks>
-public sealed class WestonCompositor : IDisposable
+public sealed partial class WestonCompositor : IDisposable
 {
     public static readonly TimeSpan MaxLifetime = TimeSpan.FromMinutes(10);
 
@@ -43,13 +44,13 @@ public sealed class WestonCompositor : IDisposable
         """;
 
     private static int _instances;
-    private readonly Process _process;
     private readonly StringBuilder _output = new();
+    private Process? _process;
+    private string[] _arguments = [];
     private int _screenshots;
 
-    private WestonCompositor(Process process, string runtimeDirectory, string socketName, int width, int height)
+    private WestonCompositor(string runtimeDirectory, string socketName, int width, int height)
     {
-        _process = process;
         RuntimeDirectory = runtimeDirectory;
         SocketName = socketName;
         Width = width;
@@ -67,7 +68,7 @@ public sealed class WestonCompositor : IDisposable
     public int Width { get; }
     public int Height { get; }
 
-    public bool HasExited => _process.HasExited;
+    public bool HasExited => _process?.HasExited ?? true;
 
     /// <summary>Weston's log and console output so far, for assertion messages.</summary>
     public string Log
@@ -84,8 +85,11 @@ public sealed class WestonCompositor : IDisposable
     public static bool IsInstalled => FindOnPath("weston") is not null && FindOnPath("weston-screenshooter") is not null;
 
     /// <summary>Starts Weston and waits (bounded) for its socket.</summary>
-    /// <exception cref="InvalidOperationException">Weston is missing, exits early, or does not create its socket in time.</exception>
-    public static WestonCompositor Start(int width = 320, int height = 240, string shell = "desktop-shell.so", TimeSpan? timeout = null)
+    /// <param name="backend">Headless (no seat) unless a test needs a real wl_seat: <see cref="WestonBackend.X11"/>
+    /// runs Weston in a window of a private Xvfb, which gives seat "default" with pointer and keyboard.</param>
+    /// <exception cref="InvalidOperationException">Weston (or Xvfb) is missing, exits early, or does not create its socket in time.</exception>
+    public static WestonCompositor Start(int width = 320, int height = 240, string shell = "desktop-shell.so", TimeSpan? timeout = null,
+        WestonBackend backend = WestonBackend.Headless)
     {
         if (!IsInstalled)
             throw new InvalidOperationException("weston is not installed: apt-get install -y weston (Debian bookworm ships weston 10)");
@@ -95,33 +99,17 @@ public sealed class WestonCompositor : IDisposable
         var socketName = $"wayland-test-{Environment.ProcessId}-{Interlocked.Increment(ref _instances)}";
         var config = Path.Combine(runtimeDirectory, "weston.ini");
         File.WriteAllText(config, Config);
-        var start = new ProcessStartInfo("timeout")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-            WorkingDirectory = runtimeDirectory,
-        };
-        foreach (var arg in new[]
-        {
-            "--kill-after=5", ((int)MaxLifetime.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "weston", "--backend=headless-backend.so", "--use-pixman", "--shell=" + shell, "--config=" + config,
-            "--socket=" + socketName, $"--width={width}", $"--height={height}", "--idle-time=0", "--debug",
-            "--log=" + Path.Combine(runtimeDirectory, "weston.log"),
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-        SetClientEnvironment(start, runtimeDirectory, null);
-        var process = Process.Start(start) ?? throw new InvalidOperationException("could not start weston");
-        var weston = new WestonCompositor(process, runtimeDirectory, socketName, width, height);
-        process.OutputDataReceived += weston.Collect;
-        process.ErrorDataReceived += weston.Collect;
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
+        string[] arguments =
+        [
+            "--shell=" + shell, "--config=" + config, "--socket=" + socketName, $"--width={width}", $"--height={height}",
+            "--idle-time=0", "--debug", "--log=" + Path.Combine(runtimeDirectory, "weston.log"),
+        ];
+        var weston = new WestonCompositor(runtimeDirectory, socketName, width, height);
         try
         {
-            weston.WaitForSocket(timeout ?? TimeSpan.FromSeconds(15));
+            weston._xDisplay = backend == WestonBackend.X11 ? weston.StartXvfb(width, height) : null;
+            weston._arguments = [weston._xDisplay is null ? "--backend=headless-backend.so" : "--backend=x11-backend.so", "--use-pixman", .. arguments];
+            weston.Launch(timeout ?? TimeSpan.FromSeconds(15));
         }
         catch
         {
@@ -129,6 +117,20 @@ public sealed class WestonCompositor : IDisposable
             throw;
         }
         return weston;
+    }
+
+    /// <summary>
+    /// Starts a new Weston with the same arguments on the same socket (the previous one is killed first, as a crash
+    /// would end it): what a user restarting their compositor does. Waits (bounded) for the new socket.
+    /// </summary>
+    public void Restart(TimeSpan? timeout = null)
+    {
+        Kill();
+        _process?.Dispose();
+        _process = null;
+        // SIGKILL leaves the socket file behind; remove it so that waiting for the socket waits for the new Weston.
+        File.Delete(SocketPath);
+        Launch(timeout ?? TimeSpan.FromSeconds(15));
     }
 
     /// <summary>Runs weston-screenshooter against this compositor and decodes the PNG it writes (all outputs, one image).</summary>
@@ -161,6 +163,8 @@ public sealed class WestonCompositor : IDisposable
     /// <summary>Kills Weston at once (SIGKILL, whole tree), as a crash would.</summary>
     public void Kill()
     {
+        if (_process is null)
+            return;
         try
         {
             _process.Kill(entireProcessTree: true);
@@ -175,7 +179,8 @@ public sealed class WestonCompositor : IDisposable
     public void Dispose()
     {
         Kill();
-        _process.Dispose();
+        _process?.Dispose();
+        StopXvfb();
         try
         {
             Directory.Delete(RuntimeDirectory, recursive: true);
@@ -202,6 +207,42 @@ public sealed class WestonCompositor : IDisposable
             .Select(directory => Path.Combine(directory, program))
             .FirstOrDefault(File.Exists);
 
+    /// <summary>Runs weston with <see cref="_arguments"/> under `timeout` and waits for its socket.</summary>
+    private void Launch(TimeSpan timeout)
+    {
+        var start = Bounded("weston", _arguments);
+        SetClientEnvironment(start, RuntimeDirectory, null);
+        if (_xDisplay is not null)
+            start.Environment["DISPLAY"] = _xDisplay;
+        _process = Process.Start(start) ?? throw new InvalidOperationException("could not start weston");
+        _process.OutputDataReceived += Collect;
+        _process.ErrorDataReceived += Collect;
+        _process.BeginOutputReadLine();
+        _process.BeginErrorReadLine();
+        WaitForSocket(_process, timeout);
+    }
+
+    /// <summary>
+    /// <paramref name="program"/> under coreutils `timeout`, so even a crashed test host cannot leave it running for
+    /// more than <see cref="MaxLifetime"/>; output redirected, working directory the runtime directory.
+    /// </summary>
+    private ProcessStartInfo Bounded(string program, IEnumerable<string> arguments)
+    {
+        var start = new ProcessStartInfo("timeout")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+            WorkingDirectory = RuntimeDirectory,
+        };
+        start.ArgumentList.Add("--kill-after=5");
+        start.ArgumentList.Add(((int)MaxLifetime.TotalSeconds).ToString(System.Globalization.CultureInfo.InvariantCulture));
+        start.ArgumentList.Add(program);
+        foreach (var argument in arguments)
+            start.ArgumentList.Add(argument);
+        return start;
+    }
+
     private void Collect(object sender, DataReceivedEventArgs line)
     {
         if (line.Data is null)
@@ -210,13 +251,13 @@ public sealed class WestonCompositor : IDisposable
             _output.AppendLine(line.Data);
     }
 
-    private void WaitForSocket(TimeSpan timeout)
+    private void WaitForSocket(Process process, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
         while (!File.Exists(SocketPath))
         {
-            if (_process.HasExited)
-                throw new InvalidOperationException($"weston exited with {_process.ExitCode} before creating its socket\n{Log}");
+            if (process.HasExited)
+                throw new InvalidOperationException($"weston exited with {process.ExitCode} before creating its socket\n{Log}");
             if (clock.Elapsed > timeout)
                 throw new InvalidOperationException($"weston did not create {SocketPath} within {timeout.TotalSeconds} s\n{Log}");
             Thread.Sleep(20);
