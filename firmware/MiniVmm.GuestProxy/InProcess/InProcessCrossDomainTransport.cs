@@ -41,7 +41,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
         _memory = GuestMemory.CreateFlat(MemorySize);
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
-        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSocket = waylandSocket };
+        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = CompositorSockets.Only(waylandSocket) };
         _device = new VirtioGpuDevice(options, tracer: log, region: _region);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
         _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));

@@ -15,7 +15,7 @@ public sealed class CrossDomainDeviceWestonTests
     public void RegistryGlobalsArriveThroughAFencedPoll()
     {
         using var weston = WestonCompositor.Start();
-        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(weston.SocketPath) });
         Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
         h.CreateRing(10, 1);
         h.CreateRing(11, 1);
@@ -65,7 +65,7 @@ public sealed class CrossDomainDeviceWestonTests
     public void KillingWestonMidSessionAnswersThePollWithAHangUp()
     {
         var weston = WestonCompositor.Start();
-        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(weston.SocketPath) });
         Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
         h.CreateRing(10, 1);
         h.CreateRing(11, 1);

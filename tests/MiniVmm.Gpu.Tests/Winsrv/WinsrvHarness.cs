@@ -32,7 +32,7 @@ internal sealed class WinsrvHarness : IDisposable
         Cursor = new MockSplitQueue(Memory, 16, 4 * MiB, 5 * MiB);
         Rx = new MockSplitQueue(Memory, 256, 5 * MiB, 12 * MiB);
         Tx = new MockSplitQueue(Memory, 256, 12 * MiB, 20 * MiB);
-        Options = (options ?? new GpuOptions { Edid = false, Winsrv = true }) with { WaylandSocket = socket };
+        Options = (options ?? new GpuOptions { Edid = false, Winsrv = true }) with { WaylandSockets = CompositorSockets.Only(socket) };
         Device = new VirtioGpuDevice(Options, tracer: Trace.Add, region: region);
         ulong features = Device.DeviceFeatures | (1UL << 32);
         if (!negotiate)
