@@ -37,7 +37,7 @@ internal sealed class CrossDomainGuest : IDisposable
         Region = new GuestViewRegion(hostMemory);
         Memory = GuestMemory.CreateFlat(MemorySize);
         Control = new MockSplitQueue(Memory, 256, RingBase, SetupEnd);
-        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = hostMemory, WaylandSocket = waylandSocket, CrossDomainTrace = Environment.GetEnvironmentVariable("BENCH_TRACE") is null ? null : Console.Error.WriteLine };
+        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = hostMemory, WaylandSockets = CompositorSockets.Only(waylandSocket), CrossDomainTrace = Environment.GetEnvironmentVariable("BENCH_TRACE") is null ? null : Console.Error.WriteLine };
         Device = new VirtioGpuDevice(options, sink: null, tracer: Environment.GetEnvironmentVariable("BENCH_TRACE") is null ? null : Console.Error.WriteLine, region: Region);
         Device.Activate(new VirtioActivation(Device.DeviceFeatures | (1UL << 32), [Control.CreateQueue()], _interrupt));
 

@@ -12,12 +12,13 @@ public static class CrossDomainWire
     /// <summary>Wayland bytes per SEND. cmd_size is a u16; a page keeps each submission small, like sommelier.</summary>
     public const int MaxSendData = 4096;
 
-    public static byte[] Init(uint queryRing, uint channelRing) => Bytes(new CrossDomainInit
+    /// <summary>INIT; <paramref name="channelType"/> picks the host's compositor socket (1 unnamed, 16+ named by minivmm.wayland_channels).</summary>
+    public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => Bytes(new CrossDomainInit
     {
         Hdr = Header(CrossDomainCmd.Init, CrossDomainInit.Size),
         QueryRingId = queryRing,
         ChannelRingId = channelRing,
-        ChannelType = CrossDomainConstants.ChannelTypeWayland,
+        ChannelType = channelType,
     });
 
     public static byte[] Poll() => Bytes(new CrossDomainPoll { Hdr = Header(CrossDomainCmd.Poll, CrossDomainPoll.Size) });

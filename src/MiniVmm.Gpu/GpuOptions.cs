@@ -48,11 +48,11 @@ public sealed record GpuOptions
     public WinsrvNumbers WinsrvNumbers { get; init; } = WinsrvNumbers.Reconstructed;
 
     /// <summary>
-    /// The compositor socket each cross-domain context connects to at INIT (an absolute path, usually
-    /// $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY). Set by the CLI, not parsed from --gpu text; null: INIT fails and the
-    /// context only ever answers hang-ups, so the guest proxy gives up cleanly.
+    /// The compositor sockets cross-domain INIT and winsrv CONNECT reach, by channel (the unnamed one is usually
+    /// $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY). Set by the CLI, not parsed from --gpu text. An unconfigured channel fails
+    /// INIT/CONNECT cleanly: the context only ever answers hang-ups, so the guest proxy gives up.
     /// </summary>
-    public string? WaylandSocket { get; init; }
+    public CompositorSockets WaylandSockets { get; init; } = CompositorSockets.None;
 
     /// <summary>--trace xdomain: a line per cross-domain command and RECEIVE/READ, with the Wayland messages decoded. Not parsed.</summary>
     public Action<string>? CrossDomainTrace { get; init; }

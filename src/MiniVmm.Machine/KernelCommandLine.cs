@@ -17,7 +17,11 @@ public static class KernelCommandLine
         "noxsave clearcpuid=rdrand,rdseed,rdpid,rdtscp,ssse3,sse4_1,sse4_2,pclmulqdq,aes,sha_ni,pcid,invpcid,smep,smap,fsgsbase,popcnt,cx16 " +
         "nowatchdog mitigations=off cryptomgr.notests initcall_blacklist=ftrace_check_for_weak_functions,tracer_init_tracefs";
 
-    public static string Build(string userArguments, bool hostCompatibility) =>
-        string.Join(' ', new[] { Defaults, hostCompatibility ? HostCompatibility : "", userArguments.Trim() }
+    /// <summary>
+    /// <paramref name="deviceArguments"/> tell guest software about the devices (minivmm.wayland_channels=...); they go
+    /// before the user's arguments so that --append can override them.
+    /// </summary>
+    public static string Build(string userArguments, bool hostCompatibility, string? deviceArguments = null) =>
+        string.Join(' ', new[] { Defaults, hostCompatibility ? HostCompatibility : "", deviceArguments ?? "", userArguments.Trim() }
             .Where(part => part.Length > 0));
 }

@@ -30,7 +30,7 @@ public static class LinuxMachine
     {
         var cpuid = new CpuidPolicy();
         cpuid.Hide(options.CpuidHide);
-        string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility);
+        string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility, options.Gpu?.WaylandSockets.KernelArgument);
 
         using var machine = VirtualMachine.Create(options.MemorySize, options.Cpus, cpuid, options.Tracer, options.KvmDevice);
         using var events = new EventLoop("devices", error => machine.RequestStop(new StopReason(ExitCodes.HostFailure, $"device event loop: {error}")));

@@ -44,6 +44,11 @@ public static class Cli
         try
         {
             var machineOptions = options.Bind(parseResult);
+            if (options.Verbose(parseResult))
+            {
+                foreach (string line in machineOptions.Gpu?.WaylandSockets.Describe() ?? [])
+                    Console.Error.WriteLine($"minivmm: {line}");
+            }
             StopReason reason;
             using (machineOptions.Display)
                 reason = LinuxMachine.Run(machineOptions, Console.Error);

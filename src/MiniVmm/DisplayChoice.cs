@@ -9,9 +9,9 @@ internal sealed record DisplayChoice(string Kind, string? SocketPath, bool Autom
 {
     public static DisplayChoice None { get; } = new("none", null);
 
-    public static DisplayChoice Parse(string kind, string? socket)
+    /// <summary><paramref name="path"/> is the unnamed compositor socket, already defaulted (null: none).</summary>
+    public static DisplayChoice Parse(string kind, string? path)
     {
-        string? path = socket ?? DefaultSocket();
         return kind switch
         {
             "none" => None,

@@ -22,9 +22,9 @@ internal sealed class RunOptions
     private readonly Option<bool> _noHostCompat = new("--no-host-compat") { Description = "On software (kvm_pvm) KVM hosts, do not add the kernel arguments that avoid instructions it cannot emulate." };
     private readonly Option<string> _gpu = new("--gpu") { Description = "virtio-gpu: width=W,height=H,edid=on|off,scanouts=N, or off.", DefaultValueFactory = _ => "" };
     private readonly Option<string> _display = new("--display") { Description = "Show the scanout: wayland (a window on the host compositor), none (headless), or auto (wayland when a compositor socket exists).", DefaultValueFactory = _ => "auto" };
-    private readonly Option<string?> _waylandSocket = new("--wayland-socket") { Description = "The host compositor's socket (default $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY)." };
+    private readonly Option<string[]> _waylandSocket = new("--wayland-socket") { Description = "A host compositor socket: PATH[,name=NAME], repeatable. The unnamed one (default $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY) serves the window and Wayland channel 1; named ones get channels 16, 17, ... in order." };
     private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 writes one at any time)." };
-    private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly." };
+    private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly, and list the compositor sockets." };
 
     public void AddTo(Command command)
     {
@@ -81,10 +81,11 @@ internal sealed class RunOptions
         string? screenshot = result.GetValue(_screenshot);
         if (screenshot is not null && gpu is null)
             throw new UsageException("--screenshot-on-exit needs the GPU (drop --gpu off)");
-        var display = gpu is null ? DisplayChoice.None : DisplayChoice.Parse(result.GetValue(_display)!, result.GetValue(_waylandSocket));
-        // Cross-domain contexts and winsrv connect the guest's Wayland clients to the same compositor.
+        var sockets = ParseSockets(result.GetValue(_waylandSocket) ?? []);
+        var display = gpu is null ? DisplayChoice.None : DisplayChoice.Parse(result.GetValue(_display)!, sockets.DefaultPath);
+        // Cross-domain contexts and winsrv connect the guest's Wayland clients to these compositors, by channel.
         if (gpu is not null)
-            gpu = gpu with { WaylandSocket = result.GetValue(_waylandSocket) ?? DisplayChoice.DefaultSocket() };
+            gpu = gpu with { WaylandSockets = sockets };
 
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
@@ -119,6 +120,11 @@ internal sealed class RunOptions
             return new GpuOptions();
         return GpuOptions.TryParse(text, out var options, out string? error) ? options : throw new UsageException($"--gpu: {error}");
     }
+
+    private static CompositorSockets ParseSockets(string[] values) =>
+        CompositorSockets.TryParse(values, DisplayChoice.DefaultSocket, out var sockets, out string? error)
+            ? sockets
+            : throw new UsageException($"--wayland-socket {error}");
 
     private static KernelImage LoadKernel(string path)
     {

@@ -40,7 +40,11 @@ public sealed class CapsetAndContextTests : IDisposable
         var caps = Capset(5, 0);
         Assert.Equal(RESP_OK_CAPSET, caps.Type);
         Assert.Equal(40u, caps.UsedLength);
-        Assert.Equal([1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], caps.Response[24..40]);
+        // supported_channels 0: these options configure no compositor socket (CrossDomainChannelTypeTests has them).
+        Assert.Equal([1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], caps.Response[24..40]);
+        using var withSocket = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only("/run/wayland-0") });
+        var wayland = withSocket.Submit(new VirtioGpuGetCapset { Hdr = GpuHarness.Hdr(CMD_GET_CAPSET), CapsetId = 5 }, 40);
+        Assert.Equal([1, 0, 0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0], wayland.Response[24..40]);
         Assert.Equal(RESP_ERR_INVALID_PARAMETER, Capset(1, 0).Type);
         Assert.Equal(RESP_ERR_INVALID_PARAMETER, Capset(5, 1).Type);
     }

@@ -1,3 +1,5 @@
+using MiniVmm.Gpu;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.InProcess;
 using MiniVmm.Wayland.Tests.Support;
 
@@ -15,11 +17,17 @@ internal sealed class ProxyFixture : IDisposable
     /// <param name="shell">kiosk-shell for protocol checks; desktop-shell where a screenshot must show a window on
     /// the known background colour.</param>
     /// <param name="backend">X11 where a test needs a seat (keyboard, keymap).</param>
-    public ProxyFixture(string shell = "kiosk-shell.so", int width = 320, int height = 240, WestonBackend backend = WestonBackend.Headless)
+    /// <param name="named">Configure Weston as the only, named, socket (--wayland-socket PATH,name=weston: channel 16)
+    /// and have the proxy INIT on that channel, instead of the unnamed socket on channel 1.</param>
+    public ProxyFixture(string shell = "kiosk-shell.so", int width = 320, int height = 240,
+        WestonBackend backend = WestonBackend.Headless, bool named = false)
     {
         Weston = WestonCompositor.Start(width, height, shell, backend: backend);
         SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
-        Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(Weston.SocketPath), Add);
+        string[] sockets = [named ? $"{Weston.SocketPath},name=weston" : Weston.SocketPath];
+        Assert.True(CompositorSockets.TryParse(sockets, () => null, out var configured, out string? error), error);
+        uint channel = named ? CompositorSockets.FirstNamedChannel : CrossDomainConstants.ChannelTypeWayland;
+        Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(configured, channel), Add);
     }
 
     public WestonCompositor Weston { get; }

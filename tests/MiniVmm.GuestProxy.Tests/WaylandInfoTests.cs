@@ -13,11 +13,14 @@ public sealed partial class WaylandInfoTests
 {
     private const string WaylandInfo = "/usr/bin/wayland-info";
 
-    [Fact]
-    public void WaylandInfoThroughTheProxyListsTheSameGlobalsAsNatively()
+    /// <param name="named">The proxy INITs on channel 16, Weston being a named socket (--channel 16), not on channel 1.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WaylandInfoThroughTheProxyListsTheSameGlobalsAsNatively(bool named)
     {
         Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
-        using var chain = new ProxyFixture();
+        using var chain = new ProxyFixture(named: named);
         var nativeOutput = Run(chain.Weston.SocketPath, chain);
         var native = Globals(nativeOutput);
         // A sanity check that the parsing found something, so that two empty lists cannot pass.

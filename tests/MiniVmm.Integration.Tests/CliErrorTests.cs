@@ -100,6 +100,27 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run("run", "--kernel", Payload(), "--display", "wayland", "--wayland-socket", Path.Combine(_directory, "wayland-9")),
             "cannot connect to the Wayland compositor");
 
+    [Theory]
+    [InlineData("name 'bad name' must be", "/tmp/a,name=bad name")]
+    [InlineData("only one socket may be unnamed", "/tmp/a", "/tmp/b")]
+    [InlineData("name 'x' is given twice", "/tmp/a,name=x", "/tmp/b,name=x")]
+    [InlineData("'colour=red' is not name=NAME", "/tmp/a,colour=red")]
+    public void BadWaylandSocketsAreRefused(string expected, params string[] sockets) =>
+        AssertOneLineError(Run(["run", "--kernel", Payload(), .. sockets.SelectMany(s => new[] { "--wayland-socket", s })]), expected);
+
+    /// <summary>--verbose lists every socket with its channel, and the guest finds the named ones on its command line.</summary>
+    [Fact]
+    public void NamedWaylandSocketsAreListedAndPassedToTheGuest()
+    {
+        string first = Path.Combine(_directory, "first-0"), second = Path.Combine(_directory, "second-0");
+        var result = Run("run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "--display", "none", "--verbose",
+            "--trace", "boot", "--wayland-socket", $"{first},name=first", "--wayland-socket", $"{second},name=second");
+        Assert.Equal(0, result.ExitCode);
+        Assert.Contains($"minivmm: wayland socket first -> {first} (cross-domain channel 16)", result.Stderr);
+        Assert.Contains($"minivmm: wayland socket second -> {second} (cross-domain channel 17)", result.Stderr);
+        Assert.Contains("minivmm.wayland_channels=first:16,second:17", result.Stderr);
+    }
+
     [Fact]
     public void ABadGpuOptionIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--gpu", "width=abc"), "--gpu");

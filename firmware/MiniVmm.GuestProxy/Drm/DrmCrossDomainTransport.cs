@@ -11,7 +11,8 @@ namespace MiniVmm.GuestProxy.Drm;
 /// a message. UNTESTED: guest user space cannot run on the build host, so this stays thin, and the in-process
 /// transport (same <see cref="CrossDomainWire"/> bytes) carries the tests. One instance per client, like a context.
 /// </summary>
-public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri/card0") : ICrossDomainTransport
+public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri/card0", uint channelType = Gpu.CrossDomain.CrossDomainConstants.ChannelTypeWayland)
+    : ICrossDomainTransport
 {
     private const int RingSize = 4096;
     private Fd? _drm;
@@ -36,7 +37,7 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
         var (queryRes, _) = CreateRing();
         var (channelRes, channelRing) = CreateRing();
         _channelRing = (byte*)channelRing;
-        Execute(CrossDomainWire.Init(queryRes, channelRes), ring: 0);
+        Execute(CrossDomainWire.Init(queryRes, channelRes, channelType), ring: 0);
     }
 
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>

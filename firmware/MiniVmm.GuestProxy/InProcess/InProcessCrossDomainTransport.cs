@@ -18,7 +18,9 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// Limits, fine for tests and short host runs: the mock queue's data space is a bump allocator (about 6 MiB of
 /// commands per client) and descriptors wrap after 256, so a POLL left waiting across ~80 SENDs would be overwritten.
 /// </remarks>
-public sealed partial class InProcessCrossDomainTransport(string waylandSocket, Action<string>? log = null) : ICrossDomainTransport
+/// <param name="sockets">The compositors the device model reaches, by channel (as MiniVmm's --wayland-socket gives them).</param>
+/// <param name="channelType">The channel INIT asks for: 1 the unnamed socket, 16+ a named one.</param>
+public sealed partial class InProcessCrossDomainTransport(CompositorSockets sockets, uint channelType, Action<string>? log = null) : ICrossDomainTransport
 {
     private const uint ContextId = 1, QueryRingId = 1, ChannelRingId = 2;
     private const ulong MemorySize = 16 << 20, RingPages = 8 << 20, RegionSize = 64 << 20, PageSize = 4096;
@@ -41,7 +43,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
         _memory = GuestMemory.CreateFlat(MemorySize);
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
-        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSocket = waylandSocket };
+        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
         _device = new VirtioGpuDevice(options, tracer: log, region: _region);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
         _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
@@ -52,7 +54,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
         CreateRing(QueryRingId, RingPages);
         _channelRing = RingPages + 4096;
         CreateRing(ChannelRingId, _channelRing);
-        Submit3D(CrossDomainWire.Init(QueryRingId, ChannelRingId), "INIT");
+        Submit3D(CrossDomainWire.Init(QueryRingId, ChannelRingId, channelType), "INIT");
     }
 
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>

@@ -15,9 +15,6 @@ public sealed partial class Gpu2DBackend
     /// <summary>CrossDomainCapabilities.version 1: every command up to CROSS_DOMAIN_CMD_WRITE.</summary>
     public const uint CrossDomainVersion = 1;
 
-    /// <summary>supported_channels: 1 &lt;&lt; CROSS_DOMAIN_CHANNEL_TYPE_WAYLAND (1).</summary>
-    public const uint CrossDomainChannelsWayland = 1u << 1;
-
     private readonly Dictionary<uint, GpuContext> _contexts = []; // guarded by _lock
 
     /// <summary>num_capsets in the config space: the cross-domain capset when contexts are offered.</summary>
@@ -46,7 +43,7 @@ public sealed partial class Gpu2DBackend
         return GpuResponse.WithStruct(VirtioGpuCtrlType.RESP_OK_CAPSET_INFO, in info);
     }
 
-    /// <summary>GET_CAPSET: the 16-byte CrossDomainCapabilities (Wayland channel, no dmabuf, no external memory).</summary>
+    /// <summary>GET_CAPSET: the 16-byte CrossDomainCapabilities (a bit per configured socket, no dmabuf, no external memory).</summary>
     public GpuResponse GetCapset(uint capsetId, uint version)
     {
         if (CapsetCount == 0 || capsetId != VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN)
@@ -55,7 +52,7 @@ public sealed partial class Gpu2DBackend
             return GpuResponse.ErrInvalidParameter($"capset {capsetId} has only version 0, not {version}");
         var body = new byte[CrossDomainCapabilitiesSize];
         BitConverter.TryWriteBytes(body.AsSpan(0, 4), CrossDomainVersion);
-        BitConverter.TryWriteBytes(body.AsSpan(4, 4), CrossDomainChannelsWayland);
+        BitConverter.TryWriteBytes(body.AsSpan(4, 4), _options.WaylandSockets.SupportedChannels);
         // supports_dmabuf and supports_external_gpu_memory stay 0: blobs are plain memfds.
         return new GpuResponse(VirtioGpuCtrlType.RESP_OK_CAPSET, body);
     }
@@ -78,7 +75,7 @@ public sealed partial class Gpu2DBackend
             if (_contexts.Count >= MaxContexts)
                 return GpuResponse.ErrOutOfMemory($"{MaxContexts} contexts already exist");
             var crossDomain = capset == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
-                ? new CrossDomainContext(ctxId, this, _options.WaylandSocket, CrossDomainLoop, _onCrossDomainReadable, _options.CrossDomainTrace)
+                ? new CrossDomainContext(ctxId, this, _options.WaylandSockets, CrossDomainLoop, _onCrossDomainReadable, _options.CrossDomainTrace)
                 : null;
             _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName, crossDomain));
             return GpuResponse.OkNoData;

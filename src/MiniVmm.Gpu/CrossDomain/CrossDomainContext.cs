@@ -19,7 +19,7 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     public const uint MaxImageDimension = 16384;
 
     private readonly ICrossDomainHost _host;
-    private readonly string? _socketPath;
+    private readonly CompositorSockets _sockets;
     private readonly Dictionary<uint, (SafeHandle Fd, ulong Size)> _registered = [];
     private CrossDomainChannel? _channel;
     private uint _queryRing;
@@ -27,13 +27,13 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     private bool _initialized;
     private uint _nextBlobId = 1;
 
-    internal CrossDomainContext(uint id, ICrossDomainHost host, string? socketPath, EventLoop loop, Action<CrossDomainContext> onReadable,
+    internal CrossDomainContext(uint id, ICrossDomainHost host, CompositorSockets sockets, EventLoop loop, Action<CrossDomainContext> onReadable,
         Action<string>? tracer = null)
     {
         Id = id;
         _tracer = tracer;
         _host = host;
-        _socketPath = socketPath;
+        _sockets = sockets;
         _loop = loop;
         _onReadable = onReadable;
     }
@@ -133,8 +133,6 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     {
         if (_initialized)
             return "INIT twice on one context";
-        if (init.ChannelType != CrossDomainConstants.ChannelTypeWayland)
-            return $"channel type {init.ChannelType}, only Wayland (1) is served";
         if (_host.CheckRing(Id, init.QueryRingId) is { } queryError)
             return "query ring: " + queryError;
         if (_host.CheckRing(Id, init.ChannelRingId) is { } channelError)
@@ -142,12 +140,13 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
         _queryRing = init.QueryRingId;
         _channelRing = init.ChannelRingId;
         _initialized = true;
-        // From here on POLL works either way: a context without a compositor answers every POLL with a hang-up.
-        if (_socketPath is null)
-            Error = "no compositor socket configured (GpuOptions.WaylandSocket)";
+        // From here on POLL works either way: a context without a compositor (an unconfigured channel type, an
+        // unreachable socket) answers every POLL with a hang-up.
+        if (_sockets.PathFor(init.ChannelType) is not { } path)
+            Error = CompositorSockets.NotConfigured(init.ChannelType);
         else
         {
-            _channel = CrossDomainChannel.TryConnect(_socketPath, this, out var connectError);
+            _channel = CrossDomainChannel.TryConnect(path, this, out var connectError);
             Error = connectError;
         }
         return Error is null ? null : "INIT: " + Error;

@@ -35,14 +35,17 @@ public sealed record WinsrvNumbers
     public static WinsrvNumbers Reconstructed { get; } = new();
 }
 
-/// <summary>virtio_gpu_winsrv_connect / _disconnect (32 bytes, UNCONFIRMED): fd is a guest-chosen connection id.</summary>
+/// <summary>
+/// virtio_gpu_winsrv_connect / _disconnect (32 bytes, UNCONFIRMED): fd is a guest-chosen connection id. Channel was
+/// padding in 2018; MiniVmm reads it on CONNECT to pick the compositor socket (0 or 1 unnamed, 16+ named).
+/// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct WinsrvConnect
 {
     public const int Size = 32;
     public VirtioGpuCtrlHdr Hdr;
     public uint Fd;
-    public uint Padding;
+    public uint Channel;
 }
 
 /// <summary>virtio_gpu_winsrv_tx / _rx header (144 bytes, UNCONFIRMED), followed by len data bytes (4096 for RX).</summary>

@@ -20,7 +20,7 @@ public sealed partial class WinsrvFrontend : IDisposable
 
     private readonly Lock _lock = new();
     private readonly WinsrvNumbers _numbers;
-    private readonly string? _socketPath;
+    private readonly CompositorSockets _sockets;
     private readonly WinsrvResources _resources;
     private readonly Action<string>? _tracer;
     private readonly Dictionary<uint, WinsrvConnection> _connections = []; // guarded by _lock
@@ -31,7 +31,7 @@ public sealed partial class WinsrvFrontend : IDisposable
     internal WinsrvFrontend(GpuOptions options, Gpu2DBackend backend, Action<string>? tracer)
     {
         _numbers = options.WinsrvNumbers;
-        _socketPath = options.WaylandSocket;
+        _sockets = options.WaylandSockets;
         _resources = new WinsrvResources(backend);
         _tracer = tracer;
         _winsrvTrace = options.WinsrvTrace;
@@ -107,7 +107,7 @@ public sealed partial class WinsrvFrontend : IDisposable
 
     /// <summary>
     /// CONNECT and DISCONNECT, routed here from the control queue; null for any other command. The header has been
-    /// read; the body is the connection id and padding.
+    /// read; the body is the connection id and the channel (MiniVmm's use of the padding; DISCONNECT ignores it).
     /// </summary>
     internal GpuResponse? DispatchControl(in VirtioGpuCtrlHdr hdr, DescriptorChainReader reader, out string? fields)
     {
@@ -119,18 +119,20 @@ public sealed partial class WinsrvFrontend : IDisposable
         if (!reader.TryReadBytes(body))
             return GpuResponse.ErrUnspec($"winsrv request body is {reader.Remaining} bytes, needs {body.Length}");
         uint id = BitConverter.ToUInt32(body);
-        fields = $"winsrv {(connect ? "CONNECT" : "DISCONNECT")} fd={id}";
+        uint channel = BitConverter.ToUInt32(body[4..]);
+        string request = connect ? $"CONNECT fd={id} channel={channel}" : $"DISCONNECT fd={id}";
+        fields = "winsrv " + request;
         lock (_lock)
         {
-            var response = connect ? ConnectLocked(id) : DisconnectLocked(id);
-            TraceWinsrv($"{(connect ? "CONNECT" : "DISCONNECT")} fd={id} -> {response.Name}{(response.Detail is null ? "" : $" ({response.Detail})")}");
+            var response = connect ? ConnectLocked(id, channel) : DisconnectLocked(id);
+            TraceWinsrv($"{request} -> {response.Name}{(response.Detail is null ? "" : $" ({response.Detail})")}");
             return response;
         }
     }
 
     public void Dispose() => Reset();
 
-    private GpuResponse ConnectLocked(uint id)
+    private GpuResponse ConnectLocked(uint id, uint channel)
     {
         if (_interrupt is null)
             return GpuResponse.ErrUnspec("winsrv was not negotiated");
@@ -138,15 +140,21 @@ public sealed partial class WinsrvFrontend : IDisposable
             return GpuResponse.ErrInvalidParameter($"connection {id} is already open");
         if (_connections.Count >= MaxConnections)
             return GpuResponse.ErrOutOfMemory($"{MaxConnections} connections are open already");
-        if (_socketPath is null)
-            return GpuResponse.ErrUnspec("no compositor socket is configured (--wayland-socket)");
-        if (CrossDomainChannel.TryConnect(_socketPath, _resources, out string? error) is not { } channel)
+        // Channel 0 is what a guest that knows nothing of channels sends: the unnamed socket, like 1.
+        uint wanted = channel == 0 ? CompositorSockets.DefaultChannel : channel;
+        if (_sockets.PathFor(wanted) is not { } path)
+        {
+            string reason = CompositorSockets.NotConfigured(wanted);
+            Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: {reason}");
+            return GpuResponse.ErrUnspec(reason);
+        }
+        if (CrossDomainChannel.TryConnect(path, _resources, out string? error) is not { } connection)
         {
             // One line for the operator even without --trace: the guest only sees ERR_UNSPEC.
-            Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: compositor unreachable at {_socketPath}: {error}");
+            Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: compositor unreachable at {path}: {error}");
             return GpuResponse.ErrUnspec($"compositor unreachable: {error}");
         }
-        _connections.Add(id, new WinsrvConnection(id, channel));
+        _connections.Add(id, new WinsrvConnection(id, connection));
         UpdateWatchesLocked();
         return GpuResponse.OkNoData;
     }

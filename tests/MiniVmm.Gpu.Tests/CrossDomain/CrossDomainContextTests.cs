@@ -19,7 +19,7 @@ public sealed class CrossDomainContextTests : IDisposable
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_path));
         _listener.Listen(16);
-        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = _path });
+        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(_path) });
     }
 
     public void Dispose()

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using MiniVmm.Wayland.Tests.Support;
@@ -15,25 +16,57 @@ public sealed class CrossDomainDeviceWestonTests
     public void RegistryGlobalsArriveThroughAFencedPoll()
     {
         using var weston = WestonCompositor.Start();
-        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
-        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
-        h.CreateRing(10, 1);
-        h.CreateRing(11, 1);
-        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(weston.SocketPath) });
+        var names = ListGlobals(h, 1, CrossDomainConstants.ChannelTypeWayland, weston);
+        Assert.Contains("wl_compositor", names);
+        Assert.Contains("wl_shm", names);
+        Assert.Contains("xdg_wm_base", names);
+        h.Device.Reset();
+    }
+
+    /// <summary>
+    /// --wayland-socket A --wayland-socket B,name=second: a context INIT on channel 16 talks to the second Weston
+    /// (fullscreen shell: zwp_fullscreen_shell_v1, no xdg_wm_base), one on channel 1 to the first (kiosk shell).
+    /// </summary>
+    [Fact]
+    public void ANamedChannelReachesTheSecondCompositor()
+    {
+        using var kiosk = WestonCompositor.Start(shell: "kiosk-shell.so");
+        using var fullscreen = WestonCompositor.Start(shell: "fullscreen-shell.so");
+        Assert.True(CompositorSockets.TryParse([kiosk.SocketPath, $"{fullscreen.SocketPath},name=second"], () => null, out var sockets, out _));
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = sockets });
+
+        var second = ListGlobals(h, 1, CompositorSockets.FirstNamedChannel, fullscreen);
+        Assert.Contains("zwp_fullscreen_shell_v1", second);
+        Assert.DoesNotContain("xdg_wm_base", second);
+        var first = ListGlobals(h, 2, CrossDomainConstants.ChannelTypeWayland, kiosk);
+        Assert.Contains("xdg_wm_base", first);
+        Assert.DoesNotContain("zwp_fullscreen_shell_v1", first);
+        h.Device.Reset();
+    }
+
+    /// <summary>Plays a client on a new context <paramref name="ctx"/>: INIT on <paramref name="channelType"/>, get_registry and sync, fenced POLLs until the sync's done.</summary>
+    private static HashSet<string> ListGlobals(GpuHarness h, uint ctx, uint channelType, WestonCompositor compositor)
+    {
+        uint queryRing = ctx * 10, channelRing = ctx * 10 + 1;
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(ctx).Type);
+        h.CreateRing(queryRing, ctx);
+        h.CreateRing(channelRing, ctx);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(ctx, GpuHarness.XdInit(queryRing, channelRing, channelType)).Type);
         using var writer = new WireWriter();
         WlDisplay.GetRegistry(writer, 1, 2);
         WlDisplay.Sync(writer, 1, 3);
-        Assert.Equal(RESP_OK_NODATA, h.Submit3D(1, GpuHarness.XdSend(writer.Written)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Submit3D(ctx, GpuHarness.XdSend(writer.Written)).Type);
 
         var names = new HashSet<string>();
         var pending = new List<byte>();
         var done = false;
         for (ulong fence = 1; !done && fence < 50; fence++)
         {
-            var poll = h.StartSubmit3D(1, GpuHarness.XdPoll(), fence, ring: 1);
+            var poll = h.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence, ring: 1);
             Assert.Equal(fence, h.WaitUsed(TimeSpan.FromSeconds(10), poll)[0].FenceId);
-            var (ids, data) = GpuHarness.ParseReceive(h.ReadRing(11));
-            Assert.True(data.Length > 0, "hang-up\n" + weston.Log);
+            var (_, data) = GpuHarness.ParseReceive(h.ReadRing(channelRing));
+            Assert.True(data.Length > 0, "hang-up\n" + compositor.Log);
             pending.AddRange(data);
             var bytes = pending.ToArray();
             var offset = 0;
@@ -51,10 +84,7 @@ public sealed class CrossDomainDeviceWestonTests
             pending.RemoveRange(0, offset);
         }
         Assert.True(done);
-        Assert.Contains("wl_compositor", names);
-        Assert.Contains("wl_shm", names);
-        Assert.Contains("xdg_wm_base", names);
-        h.Device.Reset();
+        return names;
     }
 
     /// <summary>
@@ -66,7 +96,7 @@ public sealed class CrossDomainDeviceWestonTests
     public void KillingWestonMidSessionAnswersThePollWithAHangUpAndARestartedWestonIsReachedAgain()
     {
         using var weston = WestonCompositor.Start();
-        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath });
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(weston.SocketPath) });
         try
         {
             Open(h, 1);

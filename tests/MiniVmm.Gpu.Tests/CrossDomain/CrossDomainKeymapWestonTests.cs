@@ -22,7 +22,7 @@ public sealed class CrossDomainKeymapWestonTests
     {
         using var weston = WestonCompositor.Start(backend: WestonBackend.X11);
         var region = new FakeHostVisibleRegion(1 << 20);
-        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath }, region: region);
+        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(weston.SocketPath) }, region: region);
         try
         {
             Assert.Equal(RESP_OK_NODATA, h.CreateContext(Ctx).Type);

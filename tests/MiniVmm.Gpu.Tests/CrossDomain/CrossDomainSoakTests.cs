@@ -26,7 +26,7 @@ public sealed class CrossDomainSoakTests : IDisposable
     {
         _listener.Bind(new UnixDomainSocketEndPoint(_path));
         _listener.Listen(16);
-        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSocket = _path, CrossDomainTrace = _ => Interlocked.Increment(ref _traceLines) },
+        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(_path), CrossDomainTrace = _ => Interlocked.Increment(ref _traceLines) },
             traced: false);
     }
 

@@ -22,7 +22,7 @@ public sealed class CrossDomainWindowTests
         using var weston = WestonCompositor.Start(640, 480);
         var region = new FakeHostVisibleRegion(1 << 20);
         var trace = new ConcurrentQueue<string>();
-        var options = GpuHarness.BlobOptions() with { WaylandSocket = weston.SocketPath, CrossDomainTrace = trace.Enqueue };
+        var options = GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(weston.SocketPath), CrossDomainTrace = trace.Enqueue };
         using var h = new GpuHarness(options, region: region);
         try
         {

@@ -79,12 +79,12 @@ internal sealed partial class GpuHarness
         return done;
     }
 
-    public static byte[] XdInit(uint queryRing, uint channelRing) => Bytes(new CrossDomainInit
+    public static byte[] XdInit(uint queryRing, uint channelRing, uint channelType = CrossDomainConstants.ChannelTypeWayland) => Bytes(new CrossDomainInit
     {
         Hdr = XdHeader(CrossDomainCmd.Init, CrossDomainInit.Size),
         QueryRingId = queryRing,
         ChannelRingId = channelRing,
-        ChannelType = CrossDomainConstants.ChannelTypeWayland,
+        ChannelType = channelType,
     });
 
     public static byte[] XdPoll() => Bytes(new CrossDomainPoll { Hdr = XdHeader(CrossDomainCmd.Poll, CrossDomainPoll.Size) });

@@ -17,6 +17,17 @@ internal sealed class ScriptedCompositor : IDisposable
 
     public string Path { get; }
 
+    /// <summary>The sockets of --wayland-socket UNNAMED --wayland-socket NAMED,name=second (channels 1 and 16).</summary>
+    public static CompositorSockets Sockets(ScriptedCompositor? unnamed, ScriptedCompositor named)
+    {
+        string[] values = unnamed is null ? [$"{named.Path},name=second"] : [unnamed.Path, $"{named.Path},name=second"];
+        Assert.True(CompositorSockets.TryParse(values, () => null, out var sockets, out string? error), error);
+        return sockets;
+    }
+
+    /// <summary>Whether the device has connected and not yet been accepted (does not wait).</summary>
+    public bool HasPendingConnection => _listener.Poll(0, SelectMode.SelectRead);
+
     /// <summary>The compositor end of the next connection the device opened (CONNECT has already returned).</summary>
     public Socket Accept()
     {

@@ -26,13 +26,19 @@ internal sealed class WinsrvHarness : IDisposable
 
     public WinsrvHarness(string? socket, GpuOptions? options = null, bool negotiate = true, EventLoop? loop = null,
         IHostVisibleRegion? region = null)
+        : this(CompositorSockets.Only(socket), options, negotiate, loop, region)
+    {
+    }
+
+    public WinsrvHarness(CompositorSockets sockets, GpuOptions? options = null, bool negotiate = true, EventLoop? loop = null,
+        IHostVisibleRegion? region = null)
     {
         Memory = GuestMemory.CreateFlat(32 * MiB);
         Control = new MockSplitQueue(Memory, 256, 0x1000, 4 * MiB);
         Cursor = new MockSplitQueue(Memory, 16, 4 * MiB, 5 * MiB);
         Rx = new MockSplitQueue(Memory, 256, 5 * MiB, 12 * MiB);
         Tx = new MockSplitQueue(Memory, 256, 12 * MiB, 20 * MiB);
-        Options = (options ?? new GpuOptions { Edid = false, Winsrv = true }) with { WaylandSocket = socket };
+        Options = (options ?? new GpuOptions { Edid = false, Winsrv = true }) with { WaylandSockets = sockets };
         Device = new VirtioGpuDevice(Options, tracer: Trace.Add, region: region);
         ulong features = Device.DeviceFeatures | (1UL << 32);
         if (!negotiate)
@@ -59,9 +65,10 @@ internal sealed class WinsrvHarness : IDisposable
         Memory.Dispose();
     }
 
-    public VirtioGpuCtrlType Connect(uint id) => SubmitControl(ConnectBytes(Numbers.CmdConnect, id));
+    /// <summary>CONNECT; <paramref name="channel"/> picks the compositor socket (0 or 1 unnamed, 16+ named).</summary>
+    public VirtioGpuCtrlType Connect(uint id, uint channel = 0) => SubmitControl(ConnectBytes(Numbers.CmdConnect, id, channel));
 
-    public VirtioGpuCtrlType Disconnect(uint id) => SubmitControl(ConnectBytes(Numbers.CmdDisconnect, id));
+    public VirtioGpuCtrlType Disconnect(uint id) => SubmitControl(ConnectBytes(Numbers.CmdDisconnect, id, 0));
 
     public VirtioGpuCtrlType SubmitControl<T>(in T command, uint responseSize = 24) where T : unmanaged =>
         SubmitControl(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)).ToArray(), responseSize);
@@ -141,9 +148,9 @@ internal sealed class WinsrvHarness : IDisposable
         }
     }
 
-    private static byte[] ConnectBytes(uint type, uint id)
+    private static byte[] ConnectBytes(uint type, uint id, uint channel)
     {
-        var command = new WinsrvConnect { Hdr = { Type = type }, Fd = id };
+        var command = new WinsrvConnect { Hdr = { Type = type }, Fd = id, Channel = channel };
         return MemoryMarshal.AsBytes(new ReadOnlySpan<WinsrvConnect>(in command)).ToArray();
     }
 }

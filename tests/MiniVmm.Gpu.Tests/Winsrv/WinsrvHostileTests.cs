@@ -93,7 +93,7 @@ public sealed class WinsrvHostileTests
         Assert.Equal(RESP_ERR_INVALID_PARAMETER, harness.Send(1, "x"u8));
         var create2d = new VirtioGpuResourceCreate2d { Hdr = { Type = (uint)CMD_RESOURCE_CREATE_2D }, ResourceId = 1, Format = (uint)VirtioGpuFormat.B8G8R8X8_UNORM, Width = 4, Height = 4 };
         Assert.Equal(RESP_OK_NODATA, harness.SubmitControl(create2d));
-        using var noSocket = new WinsrvHarness(null);
+        using var noSocket = new WinsrvHarness(CompositorSockets.None);
         Assert.Equal(RESP_ERR_UNSPEC, noSocket.Connect(1));
     }
 

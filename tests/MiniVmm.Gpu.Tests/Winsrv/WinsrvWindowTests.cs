@@ -49,7 +49,7 @@ public sealed class WinsrvWindowTests
         window.Show(Blob, Size, Stride);
         GuestWaylandWindow.AssertOnScreen(weston, () => string.Join('\n', trace));
 
-        Assert.Contains($"winsrv CONNECT fd={Id} -> OK_NODATA", trace);
+        Assert.Contains($"winsrv CONNECT fd={Id} channel=0 -> OK_NODATA", trace);
         Assert.Contains($"winsrv fd {Id} TX wl_compositor@4.create_surface(id: new wl_surface@7)", trace);
         Assert.Contains(trace, l => l.StartsWith($"winsrv TX fd={Id} len=", StringComparison.Ordinal) && l.Contains($"ids=[{Blob}]", StringComparison.Ordinal));
         Assert.Contains(trace, l => l.StartsWith($"winsrv RX fd={Id} len=", StringComparison.Ordinal));

@@ -48,6 +48,11 @@ public sealed class DiagnosisTests
     }
 
     [Fact]
+    public void DeviceArgumentsComeBeforeTheUsersSoAppendCanOverrideThem() =>
+        Assert.Equal($"{KernelCommandLine.Defaults} minivmm.wayland_channels=a:16 quiet",
+            KernelCommandLine.Build("quiet", hostCompatibility: false, deviceArguments: "minivmm.wayland_channels=a:16"));
+
+    [Fact]
     public void ClearCpuidFitsTheKernelsFirst128Characters()
     {
         string list = KernelCommandLine.HostCompatibility.Split(' ').Single(p => p.StartsWith("clearcpuid=", StringComparison.Ordinal));
