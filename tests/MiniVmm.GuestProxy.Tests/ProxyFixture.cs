@@ -18,8 +18,11 @@ internal sealed class ProxyFixture : IDisposable
     {
         Weston = WestonCompositor.Start(width, height, shell);
         SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
-        Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(Weston.SocketPath), Add);
+        Proxy = new WaylandProxy(SocketPath, NewTransport, Add);
     }
+
+    /// <summary>Every client's transport, in connection order (a test can look at its device's resources).</summary>
+    public List<InProcessCrossDomainTransport> Transports { get; } = [];
 
     public WestonCompositor Weston { get; }
     public WaylandProxy Proxy { get; }
@@ -48,6 +51,14 @@ internal sealed class ProxyFixture : IDisposable
     {
         Proxy.Dispose();
         Weston.Dispose();
+    }
+
+    private InProcessCrossDomainTransport NewTransport()
+    {
+        var transport = new InProcessCrossDomainTransport(Weston.SocketPath);
+        lock (Transports)
+            Transports.Add(transport);
+        return transport;
     }
 
     private void Add(string line)
