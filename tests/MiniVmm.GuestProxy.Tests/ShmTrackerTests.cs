@@ -122,6 +122,20 @@ public sealed class ShmTrackerTests : IDisposable
     }
 
     [Fact]
+    public void ABufferIdTakenAgainWhileInUseDoesNotKeepItsOldBlob()
+    {
+        CreatePool(Page);
+        Feed(w => WlShmPool.CreateBuffer(w, Pool, OldBuffer, 0, Stride / 4, Rows, Stride, WlShm.Format.Xrgb8888));
+        Feed(w => WlShmPool.Resize(w, Pool, 2 * Page));
+        var newBlob = _transport.Live[^1];
+
+        // A protocol error for the compositor; the tracker must only not leak the first buffer's generation.
+        Feed(w => WlShmPool.CreateBuffer(w, Pool, OldBuffer, Page, Stride / 4, Rows, Stride, WlShm.Format.Xrgb8888));
+
+        Assert.Equal([newBlob], _transport.Live);
+    }
+
+    [Fact]
     public void ShrinkingOrGrowingPastTheCapClosesTheClient()
     {
         CreatePool(2 * Page);

@@ -24,6 +24,8 @@ internal sealed partial class ShmTracker
             client.Release();
             return "wl_shm.create_pool: " + error;
         }
+        if (_pools.Remove(id, out var stale))
+            stale.Destroy(); // an id still in use: the compositor rejects it, and the old entry must not leak
         _pools[id] = new ShmPool(shm, client, generation!, size);
         return null;
     }
@@ -36,6 +38,8 @@ internal sealed partial class ShmTracker
                 && body.TryReadInt(out var height) && body.TryReadInt(out var stride)
                 && offset >= 0 && width > 0 && height > 0 && stride > 0 && offset + (long)stride * height <= pool.Size)
             {
+                if (_buffers.Remove(buffer, out var stale))
+                    stale.Generation.Release(); // an id still in use: as for pools
                 pool.Current.AddReference();
                 _buffers[buffer] = new ShmBuffer(pool.Current, offset, (long)stride * height);
             } // otherwise the compositor rejects it (invalid stride or size) and no copy is ever made for it
