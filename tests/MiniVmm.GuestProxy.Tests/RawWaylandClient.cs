@@ -55,15 +55,19 @@ internal sealed class RawWaylandClient(string socketPath) : IDisposable
     {
         var fds = Enumerable.Range(0, writer.FdCount).Select(i => (int)writer.GetFd(i).DangerousGetHandle()).ToArray();
         var data = writer.Written;
+        var clock = Stopwatch.StartNew();
         while (!data.IsEmpty)
         {
             var sent = _socket.Send(data, fds, out var errno);
             Assert.True(sent > 0 || errno == Tmds.Linux.LibC.EAGAIN, $"send to the proxy: errno {errno}");
+            Assert.True(clock.Elapsed < Timeout, "the proxy stopped reading");
             if (sent > 0)
             {
                 data = data[sent..];
                 fds = [];
             }
+            else
+                Thread.Sleep(1);
         }
         writer.Clear();
     }
