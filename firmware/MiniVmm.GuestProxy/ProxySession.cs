@@ -1,3 +1,4 @@
+using System.Buffers;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.Native;
 using MiniVmm.GuestProxy.Shm;
@@ -15,6 +16,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
 {
     private const int Tick = 100; // ms
     private static readonly TimeSpan ClientWriteTimeout = TimeSpan.FromSeconds(5);
+    private readonly ClientEventStream _events = new();
     private volatile bool _stopping;
     private Thread? _toClient, _toHost;
 
@@ -47,6 +49,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         }
         _stopping = true;
         _toClient?.Join();
+        _events.CloseHeldFds();
         transport.Dispose();
         client.Dispose();
         log($"client {number}: closed");
@@ -64,7 +67,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         var pending = new List<byte>();
         var received = new List<Fd>();
         var fds = new Queue<Fd>();
-        using var tracker = new ShmTracker(transport);
+        using var tracker = new ShmTracker(transport, _events);
         try
         {
             while (!_stopping)
@@ -93,12 +96,16 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         }
     }
 
-    /// <summary>Sends every complete request in <paramref name="pending"/> and removes it; null or why to close.</summary>
+    /// <summary>
+    /// Sends every complete request in <paramref name="pending"/> (or what the tracker replaced it with) and removes
+    /// it; null or why to close.
+    /// </summary>
     private string? Forward(List<byte> pending, Queue<Fd> fds, ShmTracker tracker)
     {
         var bytes = pending.ToArray();
         var offset = 0;
-        var batchStart = 0;
+        var batch = new ArrayBufferWriter<byte>(bytes.Length);
+        using var replacement = new WireWriter();
         var identifiers = new List<CrossDomainIdentifier>();
         var messageIds = new List<CrossDomainIdentifier>();
         while (true)
@@ -110,17 +117,19 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
                 break;
             }
             messageIds.Clear();
-            if (tracker.Inspect(message, fds, messageIds) is { } refusal)
+            replacement.Clear();
+            if (tracker.Inspect(message, fds, messageIds, replacement) is { } refusal)
                 return refusal;
             if (identifiers.Count + messageIds.Count > CrossDomainConstants.MaxIdentifiers)
             {
-                SendBatch(bytes.AsSpan(batchStart, offset - batchStart), identifiers);
-                batchStart = offset;
+                SendBatch(batch.WrittenSpan, identifiers);
+                batch.ResetWrittenCount();
             }
             identifiers.AddRange(messageIds);
+            batch.Write(replacement.Written.IsEmpty ? bytes.AsSpan(offset, message.Size) : replacement.Written);
             offset += message.Size;
         }
-        SendBatch(bytes.AsSpan(batchStart, offset - batchStart), identifiers);
+        SendBatch(batch.WrittenSpan, identifiers);
         tracker.AfterSend();
         pending.RemoveRange(0, offset);
         if (pending.Count == 0 && fds.Count > 0)
@@ -140,7 +149,10 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         }
     }
 
-    /// <summary>POLL fences → client bytes. Blob identifiers become fds in SCM_RIGHTS, in identifier order.</summary>
+    /// <summary>
+    /// POLL fences → client bytes, framed and filtered by <see cref="ClientEventStream"/>. Blob identifiers become
+    /// fds in SCM_RIGHTS, in identifier order.
+    /// </summary>
     private void RelayToClient()
     {
         try
@@ -176,8 +188,9 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
                     throw new InvalidOperationException($"identifier type {id.Type} (a compositor pipe) is not handled yet");
                 fds.Add(transport.OpenHostBlob(id.Id, id.Size));
             }
-            var numbers = fds.Select(fd => fd.Value).ToArray();
-            ProxySocket.SendAll(client, message.Data, numbers, ClientWriteTimeout);
+            var data = _events.Take(message.Data, fds);
+            if (data.Length > 0)
+                ProxySocket.SendAll(client, data, fds.Select(fd => fd.Value).ToArray(), ClientWriteTimeout);
         }
         finally
         {

@@ -13,6 +13,8 @@ namespace MiniVmm.GuestProxy.Tests;
 internal sealed class ProxyFixture : IDisposable
 {
     private readonly List<string> _log = [];
+    private readonly CompositorSockets _sockets;
+    private readonly uint _channel;
 
     /// <param name="shell">kiosk-shell for protocol checks; desktop-shell where a screenshot must show a window on
     /// the known background colour.</param>
@@ -26,9 +28,13 @@ internal sealed class ProxyFixture : IDisposable
         SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
         string[] sockets = [named ? $"{Weston.SocketPath},name=weston" : Weston.SocketPath];
         Assert.True(CompositorSockets.TryParse(sockets, () => null, out var configured, out string? error), error);
-        uint channel = named ? CompositorSockets.FirstNamedChannel : CrossDomainConstants.ChannelTypeWayland;
-        Proxy = new WaylandProxy(SocketPath, () => new InProcessCrossDomainTransport(configured, channel), Add);
+        _sockets = configured;
+        _channel = named ? CompositorSockets.FirstNamedChannel : CrossDomainConstants.ChannelTypeWayland;
+        Proxy = new WaylandProxy(SocketPath, NewTransport, Add);
     }
+
+    /// <summary>Every client's transport, in connection order (a test can look at its device's resources).</summary>
+    public List<InProcessCrossDomainTransport> Transports { get; } = [];
 
     public WestonCompositor Weston { get; }
     public WaylandProxy Proxy { get; }
@@ -57,6 +63,14 @@ internal sealed class ProxyFixture : IDisposable
     {
         Proxy.Dispose();
         Weston.Dispose();
+    }
+
+    private InProcessCrossDomainTransport NewTransport()
+    {
+        var transport = new InProcessCrossDomainTransport(_sockets, _channel);
+        lock (Transports)
+            Transports.Add(transport);
+        return transport;
     }
 
     private void Add(string line)

@@ -112,7 +112,7 @@ public sealed class ShmThroughTheProxyTests
     }
 
     /// <summary>Screenshots until <paramref name="done"/> holds or 10 s pass (the first frame may still be in flight).</summary>
-    private static PngImage WaitForScreenshot(ProxyFixture chain, Func<PngImage, bool> done)
+    internal static PngImage WaitForScreenshot(ProxyFixture chain, Func<PngImage, bool> done)
     {
         var clock = Stopwatch.StartNew();
         while (true)

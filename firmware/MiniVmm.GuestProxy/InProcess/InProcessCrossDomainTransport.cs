@@ -38,6 +38,9 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
     private MockChain? _poll; // the outstanding POLL, if any
     private int _nextResource = 100;
 
+    /// <summary>Resources the device holds for this client (its two rings and the live blobs), for tests and diagnostics.</summary>
+    public int ResourceCount => _device?.Backend.ResourceCount ?? 0;
+
     public void Connect()
     {
         _memory = GuestMemory.CreateFlat(MemorySize);

@@ -8,11 +8,12 @@ namespace MiniVmm.GuestProxy.Shm;
 /// Follows one client's requests far enough to serve wl_shm across the VM boundary: which ids are wl_registry,
 /// wl_compositor, wl_shm, wl_shm_pool, wl_buffer and wl_surface, and which buffer each surface has attached.
 /// wl_shm.create_pool's fd is replaced by a host blob (the message bytes are unchanged: fds travel beside them), and
-/// wl_surface.commit first copies the attached buffer's bytes into that blob (copy-on-commit: the client's memfd is
-/// guest memory the host cannot see). Every argument is the client's and is checked before use; a malformed
-/// request is left for the compositor to reject. Used by the sending thread only.
+/// wl_surface.commit first copies the attached buffer's bytes into the blob of the pool generation the buffer was
+/// made from (copy-on-commit: the client's memfd is guest memory the host cannot see). A pool resized past its blob
+/// is re-created on a new blob (see <see cref="Resize"/>). Every argument is the client's and is checked before use;
+/// a malformed request is left for the compositor to reject. Used by the sending thread only.
 /// </summary>
-internal sealed class ShmTracker(ICrossDomainTransport transport) : IDisposable
+internal sealed partial class ShmTracker(ICrossDomainTransport transport, ClientEventStream events) : IDisposable
 {
     private const long MaxPoolSize = 128L << 20; // the device's host memory is capped at 256 MiB by default
     private readonly HashSet<uint> _registries = [], _compositors = [], _shms = [], _surfaces = [];
@@ -21,13 +22,14 @@ internal sealed class ShmTracker(ICrossDomainTransport transport) : IDisposable
     private readonly Dictionary<uint, uint> _attached = []; // surface → wl_buffer id (0: none)
     private readonly List<HostBlob> _toFree = [];
 
-    private readonly record struct ShmBuffer(ShmPool Pool, long Offset, long Length);
+    private readonly record struct ShmBuffer(PoolGeneration Generation, long Offset, long Length);
 
     /// <summary>
     /// Looks at one complete client request. A wl_shm.create_pool takes the next fd from <paramref name="fds"/> and
-    /// adds the blob that replaces it to <paramref name="identifiers"/>. Returns null, or why the client must go.
+    /// adds the blob that replaces it to <paramref name="identifiers"/>. Requests to send instead of this one are
+    /// written to <paramref name="replacement"/> (left empty: send it as it is). Returns null, or why the client must go.
     /// </summary>
-    public string? Inspect(WireMessage message, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers)
+    public string? Inspect(WireMessage message, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers, WireWriter replacement)
     {
         var id = message.ObjectId;
         var body = new WireReader(message.Body, null);
@@ -38,13 +40,13 @@ internal sealed class ShmTracker(ICrossDomainTransport transport) : IDisposable
         else if (_compositors.Contains(id) && message.Opcode == WlCompositor.Requests.CreateSurface && body.TryReadNewId(out var surface))
             _surfaces.Add(surface);
         else if (_shms.Contains(id) && message.Opcode == WlShm.Requests.CreatePool)
-            return CreatePool(ref body, fds, identifiers);
+            return CreatePool(id, ref body, fds, identifiers);
         else if (_pools.TryGetValue(id, out var pool))
-            return PoolRequest(id, pool, message.Opcode, ref body);
+            return PoolRequest(id, pool, message.Opcode, ref body, identifiers, replacement);
         else if (_buffers.TryGetValue(id, out var buffer) && message.Opcode == WlBuffer.Requests.Destroy)
         {
             _buffers.Remove(id);
-            buffer.Pool.Release();
+            buffer.Generation.Release();
         }
         else if (_surfaces.Contains(id))
             return SurfaceRequest(id, message.Opcode, ref body);
@@ -61,8 +63,10 @@ internal sealed class ShmTracker(ICrossDomainTransport transport) : IDisposable
 
     public void Dispose()
     {
-        foreach (var pool in _pools.Values.Concat(_buffers.Values.Select(b => b.Pool)).Distinct())
-            pool.Dispose();
+        foreach (var pool in _pools.Values)
+            pool.Destroy();
+        foreach (var buffer in _buffers.Values)
+            buffer.Generation.Release();
         _pools.Clear();
         _buffers.Clear();
         _toFree.Clear(); // the context goes with the transport; its blobs go with it
@@ -78,46 +82,6 @@ internal sealed class ShmTracker(ICrossDomainTransport transport) : IDisposable
             _compositors.Add(id);
     }
 
-    private string? CreatePool(ref WireReader body, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers)
-    {
-        if (!body.TryReadNewId(out var id) || !body.TryReadInt(out var size))
-            return null; // malformed: the compositor raises the protocol error
-        if (!fds.TryDequeue(out var client))
-            return "wl_shm.create_pool came without its fd";
-        if (size <= 0 || size > MaxPoolSize)
-        {
-            client.Dispose();
-            return $"wl_shm.create_pool of {size} bytes (this proxy serves 1..{MaxPoolSize})";
-        }
-        var blob = transport.CreateHostBlob(((ulong)size + 4095) & ~4095UL);
-        var pool = ShmPool.Create(client, blob, size, _toFree.Add);
-        _pools[id] = pool;
-        identifiers.Add(new(blob.ResourceId, (uint)CrossDomainIdType.VirtgpuBlob, (uint)blob.Size));
-        return null;
-    }
-
-    private string? PoolRequest(uint id, ShmPool pool, ushort opcode, ref WireReader body)
-    {
-        if (opcode == WlShmPool.Requests.CreateBuffer)
-        {
-            if (body.TryReadNewId(out var buffer) && body.TryReadInt(out var offset) && body.TryReadInt(out var width)
-                && body.TryReadInt(out var height) && body.TryReadInt(out var stride)
-                && offset >= 0 && width > 0 && height > 0 && stride > 0 && offset + (long)stride * height <= pool.Size)
-            {
-                pool.AddReference();
-                _buffers[buffer] = new ShmBuffer(pool, offset, (long)stride * height);
-            } // otherwise the compositor rejects it (invalid stride or size) and no copy is ever made for it
-        }
-        else if (opcode == WlShmPool.Requests.Destroy)
-        {
-            _pools.Remove(id);
-            pool.Release();
-        }
-        else if (opcode == WlShmPool.Requests.Resize && body.TryReadInt(out var size) && !pool.TryResize(size))
-            return $"wl_shm_pool.resize to {size} bytes: the host blob holds {pool.Blob.Size} and cannot grow";
-        return null;
-    }
-
     private string? SurfaceRequest(uint id, ushort opcode, ref WireReader body)
     {
         if (opcode == WlSurface.Requests.Attach && body.TryReadObject(nullable: true, out var buffer))
@@ -128,7 +92,7 @@ internal sealed class ShmTracker(ICrossDomainTransport transport) : IDisposable
             _attached.Remove(id);
         }
         else if (opcode == WlSurface.Requests.Commit && _attached.TryGetValue(id, out var attached)
-            && _buffers.TryGetValue(attached, out var shm) && !shm.Pool.TryCopy(shm.Offset, shm.Length, out var error))
+            && _buffers.TryGetValue(attached, out var shm) && !shm.Generation.TryCopy(shm.Offset, shm.Length, out var error))
             return "wl_surface.commit: " + error;
         return null;
     }
