@@ -85,19 +85,13 @@ public sealed unsafe class GuestMemory : IDisposable
         offset = 0;
         if (!address.TryAdd(length, out _))
             return GuestMemoryError.Overflow;
-        var regions = Volatile.Read(ref _regions);
-        // Few regions (RAM below and above the PCI hole, BAR windows): a linear scan beats a search.
-        foreach (var candidate in regions)
-        {
-            if (!candidate.Contains(address.Value))
-                continue;
-            offset = address.Value - candidate.Start.Value;
-            if (length > candidate.Size - offset)
-                return GuestMemoryError.PartialBuffer;
-            region = candidate;
-            return GuestMemoryError.None;
-        }
-        return GuestMemoryError.InvalidAddress;
+        if (FindRegion(address) is not { } candidate)
+            return GuestMemoryError.InvalidAddress;
+        offset = address.Value - candidate.Start.Value;
+        if (length > candidate.Size - offset)
+            return GuestMemoryError.PartialBuffer;
+        region = candidate;
+        return GuestMemoryError.None;
     }
 
     /// <summary>
@@ -112,10 +106,44 @@ public sealed unsafe class GuestMemory : IDisposable
         var error = Locate(address, length, out var region, out ulong offset);
         if (error != GuestMemoryError.None)
             return error;
-        ObjectDisposedException.ThrowIf(_disposed, this);
-        // SAFETY: Locate proved [offset, offset+length) lies inside the region's live mapping.
-        span = new Span<byte>((byte*)region!.HostAddress + offset, (int)length);
+        span = HostSpan(region!, offset, (int)length);
         return GuestMemoryError.None;
+    }
+
+    /// <summary>
+    /// A span over the longest start of [address, address+length) that lies in one region: it stops at the region's
+    /// end (or at int.MaxValue bytes), never crossing into the next. Bulk copies call this again at address +
+    /// span.Length for the rest, which must itself be in guest memory. Aliases guest memory like
+    /// <see cref="TryGetSpan"/>. Fails when address is in no region or address + length wraps.
+    /// </summary>
+    public GuestMemoryError TryGetContiguousSpan(GuestAddress address, ulong length, out Span<byte> span)
+    {
+        span = default;
+        if (!address.TryAdd(length, out _))
+            return GuestMemoryError.Overflow;
+        if (FindRegion(address) is not { } region)
+            return GuestMemoryError.InvalidAddress;
+        ulong offset = address.Value - region.Start.Value;
+        span = HostSpan(region, offset, (int)Math.Min(Math.Min(length, region.Size - offset), int.MaxValue));
+        return GuestMemoryError.None;
+    }
+
+    private MemoryRegion? FindRegion(GuestAddress address)
+    {
+        // Few regions (RAM below and above the PCI hole, BAR windows): a linear scan beats a search.
+        foreach (var candidate in Volatile.Read(ref _regions))
+        {
+            if (candidate.Contains(address.Value))
+                return candidate;
+        }
+        return null;
+    }
+
+    private Span<byte> HostSpan(MemoryRegion region, ulong offset, int length)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        // SAFETY: callers proved [offset, offset+length) lies inside the region, whose mapping lives until Dispose.
+        return new Span<byte>((byte*)region.HostAddress + offset, length);
     }
 
     public GuestMemoryError TryRead(GuestAddress address, Span<byte> destination)

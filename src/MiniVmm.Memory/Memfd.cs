@@ -5,29 +5,37 @@ using Tmds.Linux;
 namespace MiniVmm.Memory;
 
 /// <summary>
-/// Anonymous shared memory as a file (memfd): guest RAM and host blobs are made of these, so the same pages can
-/// be mapped into this process, registered as a KVM memory slot and handed to the compositor with SCM_RIGHTS.
-/// Failures are values (the call that failed and its errno) so callers choose between an exception and a
-/// device error response.
+/// Anonymous shared memory as a file (memfd): guest RAM, host blobs and Wayland shm pools are made of these, so
+/// the same pages can be mapped into this process, registered as a KVM memory slot and handed to the compositor
+/// with SCM_RIGHTS. Failures are values (the call that failed and its errno) so callers choose between an
+/// exception and a device error response.
 /// </summary>
 public static unsafe class Memfd
 {
     /// <summary>memfd_create (close-on-exec) sized to <paramref name="size"/> zero bytes; null with the reason.</summary>
     public static SafeFileHandle? TryCreate(string name, ulong size, out string? error)
     {
-        error = null;
+        var fd = TryCreate(name, size, out MemfdFailure failure);
+        error = fd is null ? failure.ToString() : null;
+        return fd;
+    }
+
+    /// <summary>As <see cref="TryCreate(string, ulong, out string?)"/>, with the failed call and errno apart.</summary>
+    public static SafeFileHandle? TryCreate(string name, ulong size, out MemfdFailure failure)
+    {
+        failure = default;
         int raw;
         fixed (byte* namePointer = System.Text.Encoding.ASCII.GetBytes(name + "\0"))
             raw = LibC.memfd_create(namePointer, LibC.MFD_CLOEXEC);
         if (raw < 0)
         {
-            error = $"memfd_create failed: errno {Marshal.GetLastPInvokeError()}";
+            failure = new MemfdFailure("memfd_create", Marshal.GetLastPInvokeError());
             return null;
         }
         var fd = new SafeFileHandle(raw, ownsHandle: true);
         if (LibC.ftruncate(raw, (long)size) != 0)
         {
-            error = $"ftruncate of a {size}-byte memfd failed: errno {Marshal.GetLastPInvokeError()}";
+            failure = new MemfdFailure($"ftruncate of a {size}-byte memfd", Marshal.GetLastPInvokeError());
             fd.Dispose();
             return null;
         }
@@ -40,7 +48,15 @@ public static unsafe class Memfd
     /// </summary>
     public static nint TryMapShared(SafeFileHandle fd, ulong size, bool allowReadOnly, out string? error)
     {
-        error = null;
+        nint pointer = TryMapShared(fd, size, allowReadOnly, out MemfdFailure failure);
+        error = pointer == 0 ? failure.ToString() : null;
+        return pointer;
+    }
+
+    /// <summary>As <see cref="TryMapShared(SafeFileHandle, ulong, bool, out string?)"/>, with the failed call and errno apart.</summary>
+    public static nint TryMapShared(SafeFileHandle fd, ulong size, bool allowReadOnly, out MemfdFailure failure)
+    {
+        failure = default;
         int raw = (int)fd.DangerousGetHandle();
         // SAFETY: a fresh mapping of a live fd; the caller unmaps it with Unmap and the same size.
         void* pointer = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE, raw, 0);
@@ -48,11 +64,17 @@ public static unsafe class Memfd
             pointer = LibC.mmap(null, (size_t)size, LibC.PROT_READ, LibC.MAP_SHARED, raw, 0);
         if (pointer == LibC.MAP_FAILED)
         {
-            error = $"mmap of {size} bytes of a memfd failed: errno {Marshal.GetLastPInvokeError()}";
+            failure = new MemfdFailure($"mmap of {size} bytes of a memfd", Marshal.GetLastPInvokeError());
             return 0;
         }
         return (nint)pointer;
     }
 
     public static void Unmap(nint address, ulong size) => _ = LibC.munmap((void*)address, (size_t)size);
+}
+
+/// <summary>Which memfd call failed (with its size) and the errno it set.</summary>
+public readonly record struct MemfdFailure(string Call, int Errno)
+{
+    public override string ToString() => $"{Call} failed: errno {Errno}";
 }

@@ -42,10 +42,13 @@ internal sealed partial class GpuHarness : IDisposable
     public const ulong PagesStart = 8 << 20; // guest "pages" for resource backing live above this
     private ulong _nextPage = PagesStart;
 
+    /// <param name="ramSplit">When set, RAM is two adjacent regions meeting there (above the queues), as KVM slots may be.</param>
     public GpuHarness(GpuOptions? options = null, bool eventIndex = false, bool traced = true, IScanoutSink? sink = null,
-        IHostVisibleRegion? region = null)
+        IHostVisibleRegion? region = null, ulong? ramSplit = null)
     {
-        Memory = GuestMemory.CreateFlat(MemorySize);
+        Memory = ramSplit is { } split
+            ? GuestMemory.Create([(new GuestAddress(0), split), (new GuestAddress(split), MemorySize - split)])
+            : GuestMemory.CreateFlat(MemorySize);
         Control = new MockSplitQueue(Memory, 256, 0x1000, 6 << 20, eventIndex);
         Cursor = new MockSplitQueue(Memory, 16, 6 << 20, PagesStart, eventIndex);
         Device = new VirtioGpuDevice(options ?? new GpuOptions(), sink ?? Sink, traced ? Trace.Add : null, region);

@@ -46,6 +46,51 @@ public sealed class GuestMemoryTests : IDisposable
     }
 
     [Fact]
+    public void AContiguousSpanStopsAtTheRegionEnd()
+    {
+        Assert.Equal(GuestMemoryError.None, _memory.TryGetContiguousSpan(new GuestAddress(0xFF00), 0x1000, out var span));
+        Assert.Equal(0x100, span.Length);
+        // The rest is in the hole: asking for it is refused, not served from the next region.
+        Assert.Equal(GuestMemoryError.InvalidAddress, _memory.TryGetContiguousSpan(new GuestAddress(0x1_0000), 0xF00, out span));
+        Assert.True(span.IsEmpty);
+        Assert.Equal(GuestMemoryError.None, _memory.TryGetContiguousSpan(new GuestAddress(0x10_0010), 0x20, out span));
+        Assert.Equal(0x20, span.Length); // inside: exactly what was asked
+    }
+
+    [Theory]
+    [InlineData(0x2_0000UL, 4UL, GuestMemoryError.InvalidAddress)]
+    [InlineData(0x10_4000UL, 1UL, GuestMemoryError.InvalidAddress)]
+    [InlineData(0xFFFF_FFFF_FFFF_FFF0UL, 0x20UL, GuestMemoryError.Overflow)]
+    [InlineData(0x100UL, ulong.MaxValue, GuestMemoryError.Overflow)]
+    public void ContiguousSpansRefuseHostileStarts(ulong address, ulong length, GuestMemoryError expected)
+    {
+        Assert.Equal(expected, _memory.TryGetContiguousSpan(new GuestAddress(address), length, out var span));
+        Assert.True(span.IsEmpty);
+    }
+
+    [Fact]
+    public void ContiguousSpansWalkAcrossAdjacentRegionsOnePieceEach()
+    {
+        using var adjacent = GuestMemory.Create([(new GuestAddress(0), 0x1000), (new GuestAddress(0x1000), 0x1000)]);
+        Assert.Equal(GuestMemoryError.None, adjacent.TryGetContiguousSpan(new GuestAddress(0xF00), 0x200, out var first));
+        Assert.Equal(0x100, first.Length);
+        Assert.Equal(GuestMemoryError.None, adjacent.TryGetContiguousSpan(new GuestAddress(0x1000), 0x100, out var second));
+        first.Fill(0xA1);
+        second.Fill(0xB2);
+        var bytes = new byte[2];
+        adjacent.Read(new GuestAddress(0xFFF), bytes.AsSpan(0, 1));
+        adjacent.Read(new GuestAddress(0x1000), bytes.AsSpan(1, 1));
+        Assert.Equal([0xA1, 0xB2], bytes);
+    }
+
+    [Fact]
+    public void ContiguousSpansOfHugeLengthsAreCutAtTheRegion()
+    {
+        Assert.Equal(GuestMemoryError.None, _memory.TryGetContiguousSpan(new GuestAddress(0), 1UL << 40, out var span));
+        Assert.Equal(0x1_0000, span.Length);
+    }
+
+    [Fact]
     public void HugeLengthsAreRefusedNotTruncated() =>
         Assert.Equal(GuestMemoryError.PartialBuffer, _memory.TryGetSpan(new GuestAddress(0), 1UL << 40, out _));
 

@@ -7,13 +7,11 @@ namespace MiniVmm.GuestProxy.Native;
 
 /// <summary>
 /// The proxy's own socket calls: listening and accepting (MiniVmm.Wayland's <see cref="UnixSocket"/> only connects,
-/// and cannot wrap an accepted fd), plus sendmsg/recvmsg with SCM_RIGHTS on an accepted client. The cmsg layout
-/// follows UnixSocket: cmsg_len is exactly header + 4·n.
+/// and cannot wrap an accepted fd), plus sending and receiving with SCM_RIGHTS on an accepted client through
+/// UnixSocket's static sendmsg/recvmsg, so the cmsg code exists once.
 /// </summary>
 internal static unsafe class ProxySocket
 {
-    private static readonly int CmsgHeader = sizeof(cmsghdr);
-
     /// <summary>A listening AF_UNIX socket at <paramref name="path"/>; a stale socket file there is replaced.</summary>
     public static Fd Listen(string path)
     {
@@ -45,39 +43,17 @@ internal static unsafe class ProxySocket
 
     /// <summary>
     /// Reads what is there: bytes read (0 = the client hung up, -1 = nothing now or an error in
-    /// <paramref name="error"/>). Fds that came along are appended to <paramref name="fds"/>.
+    /// <paramref name="error"/>). Fds that came along (up to SCM_MAX_FD per message) are appended to
+    /// <paramref name="fds"/>; the recvmsg/SCM_RIGHTS work is <see cref="UnixSocket"/>'s.
     /// </summary>
     public static int Receive(Fd socket, Span<byte> buffer, List<Fd> fds, out int error)
     {
-        error = 0;
-        var controlSize = Align(CmsgHeader + 253 * sizeof(int)); // SCM_MAX_FD: never truncate a peer's fds
-        var control = stackalloc byte[controlSize];
-        fixed (byte* bytes = buffer)
-        {
-            var vector = new iovec { iov_base = bytes, iov_len = buffer.Length };
-            var message = new msghdr { msg_iov = &vector, msg_iovlen = 1, msg_control = control, msg_controllen = (uint)controlSize };
-            long received;
-            while ((received = (long)recvmsg(socket.Value, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0 && errno == EINTR)
-            {
-            }
-            if (received < 0)
-            {
-                error = errno;
-                return -1;
-            }
-            for (var offset = 0; offset + CmsgHeader <= (int)message.msg_controllen;)
-            {
-                var header = (cmsghdr*)(control + offset);
-                var size = (int)header->cmsg_len;
-                if (size < CmsgHeader || size > (int)message.msg_controllen - offset)
-                    break;
-                if (header->cmsg_level == SOL_SOCKET && header->cmsg_type == SCM_RIGHTS)
-                    foreach (var fd in new ReadOnlySpan<int>(control + offset + CmsgHeader, (size - CmsgHeader) / sizeof(int)))
-                        fds.Add(new Fd(fd));
-                offset += Align(size);
-            }
-            return (int)received;
-        }
+        using var arrived = new FdQueue();
+        // A lost fd (cut-off control data) shows as a request without its fd, which the relay refuses.
+        var read = UnixSocket.Receive(socket, buffer, arrived, out error, out _);
+        while (arrived.TryDequeue(out var fd))
+            fds.Add(fd);
+        return read;
     }
 
     /// <summary>Writes all of <paramref name="data"/> (fds with the first byte), waiting at most <paramref name="timeout"/> for room.</summary>
@@ -110,8 +86,6 @@ internal static unsafe class ProxySocket
         var waiter = new pollfd { fd = fd.Value, events = POLLIN };
         return poll(&waiter, 1, timeoutMs) > 0;
     }
-
-    private static int Align(int length) => (length + sizeof(nint) - 1) & ~(sizeof(nint) - 1);
 
     private static IOException Failure(string call, string path) => new($"{call} {path}: errno {errno}");
 }

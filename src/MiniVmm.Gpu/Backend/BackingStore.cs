@@ -5,42 +5,46 @@ namespace MiniVmm.Gpu.Backend;
 
 /// <summary>
 /// A resource's guest backing: mem entries already checked to lie in guest memory, seen as one linear
-/// byte range. Entries may overlap (harmless: the device only reads them); zero-length ones are dropped.
-/// Immutable, so it needs no lock of its own.
+/// byte range. Entries may overlap (harmless: the device only reads them); zero-length ones are dropped, and an
+/// entry that starts where the previous one ended joins it (drivers list physically contiguous memory a page per
+/// entry), so copies move a few large spans instead of a page at a time. Immutable, so it needs no lock of its own.
 /// </summary>
 internal sealed class BackingStore
 {
-    private readonly GuestBuffer[] _entries;
-    private readonly ulong[] _starts; // linear offset of each entry
+    private readonly Run[] _runs;
+    private readonly ulong[] _starts; // linear offset of each run
 
     public BackingStore(IReadOnlyList<GuestBuffer> entries)
     {
-        _entries = [.. entries.Where(e => e.Length > 0)];
-        _starts = new ulong[_entries.Length];
+        var runs = new List<Run>(entries.Count);
+        foreach (var entry in entries.Where(e => e.Length > 0))
+        {
+            // Each entry was checked to end inside guest memory, so End never wraps.
+            if (runs.Count > 0 && runs[^1].End == entry.Address.Value)
+                runs[^1] = runs[^1] with { Length = runs[^1].Length + entry.Length };
+            else
+                runs.Add(new Run(entry.Address, entry.Length));
+        }
+        _runs = [.. runs];
+        _starts = new ulong[_runs.Length];
         ulong offset = 0;
-        for (int i = 0; i < _entries.Length; i++)
+        for (int i = 0; i < _runs.Length; i++)
         {
             _starts[i] = offset;
-            offset += _entries[i].Length; // at most 2^17 entries of < 2^32 bytes: no overflow
+            offset += _runs[i].Length; // at most 2^17 entries of < 2^32 bytes: no overflow
         }
         Length = offset;
     }
 
     public ulong Length { get; }
 
-    public int EntryCount => _entries.Length;
-
     /// <summary>Copies [offset, offset + destination.Length) out of the backing; the caller checked the range.</summary>
     public GuestMemoryError TryRead(GuestMemory memory, ulong offset, Span<byte> destination)
     {
-        var chunks = new Chunks(this, offset, destination.Length);
-        while (chunks.TryNext(out var address, out int done, out int count))
-        {
-            var error = memory.TryRead(address, destination.Slice(done, count));
-            if (error != GuestMemoryError.None)
-                return error;
-        }
-        return chunks.Error;
+        var spans = new GuestSpans(this, memory, offset, destination.Length);
+        while (spans.TryNext(out var guest, out int done))
+            guest.CopyTo(destination[done..]);
+        return spans.Error;
     }
 
     /// <summary>
@@ -49,56 +53,66 @@ internal sealed class BackingStore
     /// </summary>
     public GuestMemoryError TryWrite(GuestMemory memory, ulong offset, ReadOnlySpan<byte> source)
     {
-        var chunks = new Chunks(this, offset, source.Length);
-        while (chunks.TryNext(out var address, out int done, out int count))
-        {
-            var error = memory.TryWrite(address, source.Slice(done, count));
-            if (error != GuestMemoryError.None)
-                return error;
-        }
-        return chunks.Error;
+        var spans = new GuestSpans(this, memory, offset, source.Length);
+        while (spans.TryNext(out var guest, out int done))
+            source.Slice(done, guest.Length).CopyTo(guest);
+        return spans.Error;
     }
 
-    /// <summary>Walks [offset, offset + length) of the linear backing as pieces that each lie in one entry.</summary>
-    private ref struct Chunks
+    /// <summary>Entries that follow each other in guest memory, joined.</summary>
+    private readonly record struct Run(GuestAddress Start, ulong Length)
+    {
+        public ulong End => Start.Value + Length;
+    }
+
+    /// <summary>
+    /// Walks [offset, offset + length) of the linear backing as host spans of guest memory, each inside one run and
+    /// one memory region (<see cref="GuestMemory.TryGetContiguousSpan"/> checks every piece).
+    /// </summary>
+    private ref struct GuestSpans
     {
         private readonly BackingStore _store;
+        private readonly GuestMemory _memory;
         private readonly int _length;
         private ulong _offset;
         private int _index;
         private int _done;
 
-        public Chunks(BackingStore store, ulong offset, int length)
+        public GuestSpans(BackingStore store, GuestMemory memory, ulong offset, int length)
         {
             _store = store;
+            _memory = memory;
             _offset = offset;
             _length = length;
             int index = Array.BinarySearch(store._starts, offset);
             _index = index < 0 ? ~index - 1 : index;
         }
 
-        /// <summary>PartialBuffer when the range ran past the last entry.</summary>
+        /// <summary>PartialBuffer when the range ran past the last entry; the memory's error when a piece is not RAM.</summary>
         public GuestMemoryError Error { get; private set; }
 
-        public bool TryNext(out GuestAddress address, out int done, out int count)
+        public bool TryNext(out Span<byte> span, out int done)
         {
-            address = default;
+            span = default;
             done = _done;
-            count = 0;
             if (_done >= _length)
                 return false;
-            if (_index < 0 || _index >= _store._entries.Length)
+            if (_index < 0 || _index >= _store._runs.Length)
             {
                 Error = GuestMemoryError.PartialBuffer;
                 return false;
             }
-            var entry = _store._entries[_index];
-            ulong inEntry = _offset - _store._starts[_index];
-            count = (int)Math.Min(entry.Length - inEntry, (ulong)(_length - _done));
-            address = entry.Address.Offset(inEntry);
-            _done += count;
-            _offset += (ulong)count;
-            _index++;
+            var run = _store._runs[_index];
+            ulong inRun = _offset - _store._starts[_index];
+            ulong wanted = Math.Min(run.Length - inRun, (ulong)(_length - _done));
+            Error = _memory.TryGetContiguousSpan(run.Start.Offset(inRun), wanted, out span);
+            if (Error != GuestMemoryError.None)
+                return false;
+            // Never empty: the address lies in a region, so at least one byte of it does.
+            _done += span.Length;
+            _offset += (ulong)span.Length;
+            if (inRun + (ulong)span.Length == run.Length)
+                _index++;
             return true;
         }
     }

@@ -47,7 +47,7 @@ public sealed partial class Gpu2DBackend
     /// TRANSFER_TO_HOST_2D: copies rect <paramref name="r"/> from the backing into the host pixels. Row y of the
     /// rect is read at <paramref name="offset"/> + y * stride of the backing (the layout Linux uses: offset is
     /// the rect's first byte in a buffer with the resource's stride). The whole source range is checked before
-    /// anything is copied.
+    /// anything is copied; the copy then moves the largest guest spans the backing and guest memory allow.
     /// </summary>
     public GpuResponse TransferToHost2D(GuestMemory memory, uint resourceId, VirtioGpuRect r, ulong offset)
     {
@@ -70,10 +70,14 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrInvalidParameter(
                     $"transfer of {r} at offset {offset} needs {span} bytes, backing has {backing.Length}");
 
-            for (uint row = 0; row < r.Height; row++)
+            // Full-width rows lie back to back in the backing and in the pixels alike: one copy moves them all.
+            bool wholeRows = rowBytes == stride;
+            uint copies = wholeRows ? 1 : r.Height;
+            int copyBytes = (int)(wholeRows ? span : rowBytes); // at most the resource's size, which fits an array
+            for (uint row = 0; row < copies; row++)
             {
                 int destination = (int)(r.Y + row) * resource.Stride + (int)r.X * PixelFormats.BytesPerPixel;
-                var error = backing.TryRead(memory, offset + row * stride, resource.Pixels.AsSpan(destination, (int)rowBytes));
+                var error = backing.TryRead(memory, offset + row * stride, resource.Pixels.AsSpan(destination, copyBytes));
                 if (error != GuestMemoryError.None)
                     return GpuResponse.ErrUnspec($"backing of resource {resourceId} is no longer readable: {error}");
             }

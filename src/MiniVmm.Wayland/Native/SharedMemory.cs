@@ -1,5 +1,4 @@
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using MiniVmm.Memory;
 
 namespace MiniVmm.Wayland;
 
@@ -19,28 +18,16 @@ internal sealed unsafe class SharedMemory : IDisposable
 
     public long Size { get; }
 
+    /// <summary>Creates and maps the memfd with <see cref="Memfd"/>; a failure is a <see cref="WaylandException"/> with its errno.</summary>
     public static SharedMemory Create(string name, long size)
     {
-        var nameBytes = System.Text.Encoding.ASCII.GetBytes(name + "\0");
-        int raw;
-        fixed (byte* namePointer = nameBytes)
-            raw = memfd_create(namePointer, MFD_CLOEXEC);
-        if (raw < 0)
-            throw new WaylandException("memfd_create failed: " + Errno.Describe(Errno.Last)) { Errno = Errno.Last };
-        var fd = new Fd(raw);
-        if (ftruncate(raw, size) < 0)
-        {
-            var errno = Errno.Last;
-            fd.Dispose();
-            throw new WaylandException($"ftruncate of a {size}-byte memfd failed: {Errno.Describe(errno)}") { Errno = errno };
-        }
-        var pointer = mmap(null, (size_t)(ulong)size, PROT_READ | PROT_WRITE, MAP_SHARED, raw, 0);
-        if (pointer == MAP_FAILED)
-        {
-            var errno = Errno.Last;
-            fd.Dispose();
-            throw new WaylandException($"mmap of a {size}-byte memfd failed: {Errno.Describe(errno)}") { Errno = errno };
-        }
+        using var memfd = Memfd.TryCreate(name, (ulong)size, out MemfdFailure failure) ?? throw Failed(failure);
+        nint pointer = Memfd.TryMapShared(memfd, (ulong)size, allowReadOnly: false, out failure);
+        if (pointer == 0)
+            throw Failed(failure);
+        // Wayland's own Fd type owns the descriptor from here: it is what wl_shm.create_pool sends.
+        var fd = new Fd((int)memfd.DangerousGetHandle());
+        memfd.SetHandleAsInvalid();
         return new SharedMemory(fd, (byte*)pointer, size);
     }
 
@@ -59,10 +46,12 @@ internal sealed unsafe class SharedMemory : IDisposable
     {
         if (_pointer is not null)
         {
-            // munmap only fails for a bad range, which the constructor rules out.
-            _ = munmap(_pointer, (size_t)(ulong)Size);
+            Memfd.Unmap((nint)_pointer, (ulong)Size);
             _pointer = null;
         }
         Fd.Dispose();
     }
+
+    private static WaylandException Failed(MemfdFailure failure) =>
+        new($"{failure.Call} failed: {Errno.Describe(failure.Errno)}") { Errno = failure.Errno };
 }

@@ -112,7 +112,14 @@ public sealed unsafe class UnixSocket : IDisposable
     /// Reads what is available without blocking; received fds are appended to <paramref name="fds"/> in order.
     /// Returns bytes read, 0 at end of stream, or -1 with errno. <paramref name="fdError"/> reports lost fds.
     /// </summary>
-    public int Receive(Span<byte> buffer, FdQueue fds, out int errno, out WireError fdError)
+    public int Receive(Span<byte> buffer, FdQueue fds, out int errno, out WireError fdError) =>
+        Receive(_fd, buffer, fds, out errno, out fdError);
+
+    /// <summary>
+    /// <see cref="Receive(Span{byte}, FdQueue, out int, out WireError)"/> on any connected stream socket this process
+    /// owns elsewhere (the guest proxy's accepted clients), without taking it over.
+    /// </summary>
+    public static int Receive(Fd socket, Span<byte> buffer, FdQueue fds, out int errno, out WireError fdError)
     {
         errno = 0;
         fdError = WireError.None;
@@ -123,7 +130,7 @@ public sealed unsafe class UnixSocket : IDisposable
             var vector = new iovec { iov_base = bytes, iov_len = buffer.Length };
             var message = new msghdr { msg_iov = &vector, msg_iovlen = 1, msg_control = control, msg_controllen = (uint)controlSize };
             long received;
-            while ((received = (long)recvmsg(_fd.Value, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
+            while ((received = (long)recvmsg(socket.Value, &message, MSG_DONTWAIT | MSG_CMSG_CLOEXEC)) < 0)
             {
                 errno = Errno.Last;
                 if (errno != EINTR)

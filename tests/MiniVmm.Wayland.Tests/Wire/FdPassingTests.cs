@@ -90,6 +90,41 @@ public sealed class FdPassingTests
     }
 
     [Fact]
+    public void SharedMemoryFailureIsAWaylandExceptionWithErrno()
+    {
+        var error = Assert.Throws<WaylandException>(() => SharedMemory.Create("fd-bad-size", -1));
+        Assert.Equal(Tmds.Linux.LibC.EINVAL, error.Errno);
+        Assert.StartsWith("ftruncate of a", error.Message, StringComparison.Ordinal);
+        Assert.Contains("EINVAL", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StaticReceiveReadsASocketOwnedElsewhere()
+    {
+        var (client, server) = UnixSocket.CreatePair();
+        using var clientSocket = client;
+        using var serverSocket = server;
+        var files = Enumerable.Range(0, UnixSocket.MaxFdsPerSend).Select(_ => SharedMemory.Create("fd-static", 4096)).ToList();
+        try
+        {
+            var raw = files.Select(f => f.Fd.Value).ToArray();
+            Assert.Equal(3, clientSocket.Send("abc"u8, raw, out _));
+
+            using var fds = new FdQueue();
+            var buffer = new byte[16];
+            Assert.Equal(3, UnixSocket.Receive(serverSocket.Handle, buffer, fds, out var errno, out var fdError));
+            Assert.Equal((0, WireError.None, UnixSocket.MaxFdsPerSend), (errno, fdError, fds.Count));
+            Assert.Equal("abc"u8.ToArray(), buffer[..3]);
+            Assert.Equal(-1, UnixSocket.Receive(serverSocket.Handle, buffer, fds, out errno, out _));
+            Assert.Equal(Tmds.Linux.LibC.EAGAIN, errno);
+        }
+        finally
+        {
+            files.ForEach(f => f.Dispose());
+        }
+    }
+
+    [Fact]
     public void ConnectionReportsPeerHangUp()
     {
         var (client, server) = UnixSocket.CreatePair();
