@@ -20,7 +20,7 @@ internal sealed class MemfdTransport : ICrossDomainTransport
 
     public HostBlob CreateHostBlob(ulong size)
     {
-        var memfd = Memfd.TryCreate("blob", size, out var error) ?? throw new InvalidOperationException(error);
+        var memfd = Memfd.TryCreate("blob", size, out string? error) ?? throw new InvalidOperationException(error);
         var id = ++_nextResource;
         _blobs[id] = memfd;
         Live.Add(id);

@@ -27,7 +27,7 @@ public sealed class PoolGrowthThroughTheProxyTests
         using var chain = new ProxyFixture(shell: "desktop-shell.so", width: 640, height: 480);
         using var client = new RawWaylandClient(chain.SocketPath);
         var (shm, surface) = client.CreateToplevel("pool growth");
-        using var file = Memfd.TryCreate("pool", OldPoolSize, out var error) ?? throw new InvalidOperationException(error);
+        using var file = Memfd.TryCreate("pool", OldPoolSize, out string? error) ?? throw new InvalidOperationException(error);
         using var writer = new WireWriter();
         var transport = Assert.Single(chain.Transports);
 

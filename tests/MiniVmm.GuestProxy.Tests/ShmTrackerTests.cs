@@ -25,7 +25,7 @@ public sealed class ShmTrackerTests : IDisposable
     public ShmTrackerTests()
     {
         _tracker = new ShmTracker(_transport, _events);
-        _clientFile = Memfd.TryCreate("client-pool", 4 * Page, out var error) ?? throw new InvalidOperationException(error);
+        _clientFile = Memfd.TryCreate("client-pool", 4 * Page, out string? error) ?? throw new InvalidOperationException(error);
         _clientFd = new Fd(LibC.fcntl((int)_clientFile.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0));
         Assert.Null(Feed(w =>
         {
