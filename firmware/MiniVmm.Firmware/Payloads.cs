@@ -69,6 +69,30 @@ public static class Payloads
     }
 
     /// <summary>
+    /// Reads <paramref name="expected"/> at <paramref name="address"/> (a read-only memory slot), stores its complement
+    /// there, and checks the store did not land: the slot's write exits as MMIO and the VMM drops it.
+    /// </summary>
+    public static byte[] ReadOnlySlot(ulong address, uint expected)
+    {
+        var p = new PayloadBuilder();
+        var readOk = p.Asm.CreateLabel();
+        var writeDropped = p.Asm.CreateLabel();
+        p.Asm.mov(rbx, address);
+        p.Asm.mov(eax, __dword_ptr[rbx]);
+        p.Asm.cmp(eax, unchecked((int)expected));
+        p.FailUnless(onZeroFlag: true, 40, readOk);
+        p.Asm.Label(ref readOk);
+        p.Asm.mov(__dword_ptr[rbx], unchecked((int)~expected));
+        p.Asm.mov(eax, __dword_ptr[rbx]);
+        p.Asm.cmp(eax, unchecked((int)expected));
+        p.FailUnless(onZeroFlag: true, 41, writeDropped);
+        p.Asm.Label(ref writeDropped);
+        p.SerialText("READONLY OK\n");
+        p.Exit(0);
+        return p.ToElf();
+    }
+
+    /// <summary>
     /// Executes int3 at CPL0 with a #BP handler installed. This host's KVM cannot emulate it; MiniVmm
     /// injects the #BP itself. Checks the handler ran and saw RIP just past the int3.
     /// </summary>

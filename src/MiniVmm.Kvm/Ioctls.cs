@@ -45,6 +45,16 @@ internal static unsafe class Ioctls
     public static readonly nuint SetXsave = IoctlNumber.IOW(0xA5, sizeof(KvmXsave));
 }
 
+/// <summary>kvm_userspace_memory_region.flags.</summary>
+[Flags]
+public enum KvmMemoryFlags : uint
+{
+    None = 0,
+    LogDirtyPages = 1 << 0,
+    /// <summary>KVM_MEM_READONLY (KVM_CAP_READONLY_MEM): guest writes exit as KVM_EXIT_MMIO.</summary>
+    ReadOnly = 1 << 1,
+}
+
 /// <summary>KVM_CAP_* numbers this VMM checks.</summary>
 public enum KvmCapability
 {
@@ -56,6 +66,7 @@ public enum KvmCapability
     IrqRouting = 25,
     Irqfd = 32,
     Pit2 = 33,
+    ReadonlyMem = 31,
     Ioeventfd = 36,
     TscDeadlineTimer = 72,
     SignalMsi = 77,

@@ -19,7 +19,7 @@ namespace MiniVmm.Integration.Tests;
 /// removed on unmap, follow the BAR when it moves, and a bad placement is an error value, not a crash; and a guest
 /// payload that maps a blob over controlq and reads and writes it through the shared-memory BAR.
 /// </summary>
-public sealed class HostVisiblePayloadTests : IDisposable
+public sealed unsafe class HostVisiblePayloadTests : IDisposable
 {
     private const ulong Bar = 0x10_0000_0000;
     private readonly KvmSystem _kvm = KvmSystem.Open();
@@ -143,6 +143,46 @@ public sealed class HostVisiblePayloadTests : IDisposable
         Assert.Equal(1, recorder.MappingsWhileMapped);
         Assert.Equal(GuestPattern, recorder.ReadAtUnmap); // the guest's store, read back from the memfd
         Assert.Equal(0, recorder.MappingsAfterUnmap); // the blob's slot is gone: KVM holds the RAM slots only
+    }
+
+    /// <summary>
+    /// A blob the host may not write (Weston's keymap is a write-sealed memfd) cannot be mapped shared and writable:
+    /// it becomes a KVM_MEM_READONLY slot. The guest reads its bytes natively; its store exits as MMIO and is dropped.
+    /// </summary>
+    [Fact]
+    public void AWriteSealedBlobIsAReadOnlySlotTheGuestReadsButCannotWrite()
+    {
+        const ulong at = PayloadPorts.UnclaimedMmio + 0x10_0000; // no RAM, no BAR: only the slot decodes here
+        Assert.True(_kvm.CheckExtension(KvmCapability.ReadonlyMem) > 0, "this KVM lacks KVM_CAP_READONLY_MEM");
+        using var sealedBlob = SealedMemfd(0x1000, HostPattern);
+        KvmHostVisibleRegion? region = null;
+        var result = PciMachineRunner.Run(KernelImage.Parse(Payloads.ReadOnlySlot(at, HostPattern), "readonly-slot"), machine =>
+        {
+            region = new KvmHostVisibleRegion(machine.Kvm, 0x1000, firstSlot: (uint)machine.Memory.Regions.Count, at);
+            Assert.True(region.TryMap(0, 0x1000, sealedBlob, out string? error), error);
+            Assert.True(region.IsReadOnly(0));
+            return new PciMachineRunner.DeviceSetup(new VirtioGpuDevice(new GpuOptions()), Owned: region);
+        }, "", TimeSpan.FromSeconds(60));
+
+        Assert.True(result.Reason.ExitCode == 0, $"{result.Reason.Description}\nconsole: {result.Console}");
+        Assert.Contains("READONLY OK", result.Console);
+    }
+
+    /// <summary>A memfd holding <paramref name="pattern"/> at offset 0, then sealed against writes, shrinking and growth.</summary>
+    private static SafeFileHandle SealedMemfd(int size, uint pattern)
+    {
+        const uint allowSealing = 2; // MFD_ALLOW_SEALING
+        const int addSeals = 1033, sealShrink = 2, sealGrow = 4, sealWrite = 8; // F_ADD_SEALS, F_SEAL_* (linux/fcntl.h)
+        int fd;
+        fixed (byte* name = "sealed\0"u8)
+            fd = Tmds.Linux.LibC.memfd_create(name, allowSealing | Tmds.Linux.LibC.MFD_CLOEXEC);
+        Assert.True(fd >= 0, "memfd_create failed");
+        var handle = new SafeFileHandle(fd, ownsHandle: true);
+        var bytes = new byte[size];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, pattern);
+        RandomAccess.Write(handle, bytes, 0);
+        Assert.Equal(0, Tmds.Linux.LibC.fcntl(fd, addSeals, sealShrink | sealGrow | sealWrite));
+        return handle;
     }
 
     [Fact]

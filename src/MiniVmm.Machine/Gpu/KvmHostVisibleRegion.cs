@@ -70,25 +70,14 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
                 error = $"all {MaxSlots} blob memory slots are in use";
                 return false;
             }
-            bool added = false;
-            void* host;
-            try
-            {
-                memfd.DangerousAddRef(ref added);
-                host = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, (int)memfd.DangerousGetHandle(), 0);
-            }
-            finally
-            {
-                if (added)
-                    memfd.DangerousRelease(); // the mapping keeps the file alive by itself
-            }
+            void* host = MapBlob(memfd, size, out bool readOnly);
             if (host == MAP_FAILED)
             {
                 error = $"mmap of the blob failed (errno {errno})";
                 return false;
             }
             uint slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
-            var mapping = new Mapping(slot, (nint)host, size);
+            var mapping = new Mapping(slot, (nint)host, size, readOnly ? KvmMemoryFlags.ReadOnly : KvmMemoryFlags.None);
             if (_base is { } bar && !TryRegister(mapping, bar + offset, out error))
             {
                 _ = munmap(host, (size_t)size);
@@ -132,7 +121,7 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
             foreach (var (offset, mapping) in _mappings)
             {
                 // A failure here is a host bug (the BAR was placed over RAM): KVM's message says which.
-                _vm.SetUserMemoryRegion(mapping.Slot, bar + offset, mapping.Size, mapping.Host);
+                _vm.SetUserMemoryRegion(mapping.Slot, bar + offset, mapping.Size, mapping.Host, (uint)mapping.Flags);
             }
         }
     }
@@ -151,15 +140,49 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
         error = null;
         try
         {
-            _vm.SetUserMemoryRegion(mapping.Slot, guestAddress, mapping.Size, mapping.Host);
+            _vm.SetUserMemoryRegion(mapping.Slot, guestAddress, mapping.Size, mapping.Host, (uint)mapping.Flags);
             return true;
         }
         catch (KvmException e)
         {
-            error = e.Message;
+            error = mapping.Flags == KvmMemoryFlags.ReadOnly ? e.Message + " (a read-only blob needs KVM_CAP_READONLY_MEM)" : e.Message;
             return false;
         }
     }
 
-    private sealed record Mapping(uint Slot, nint Host, ulong Size);
+    /// <summary>
+    /// Maps the blob shared and writable; a blob the host may not write (Weston's keymap since wl_seat 7 is a
+    /// write-sealed memfd, so a writable shared mapping fails with EPERM; an O_RDONLY fd gives EACCES) is mapped
+    /// read-only and becomes a KVM_MEM_READONLY slot: guest reads hit the pages, guest writes exit as MMIO and are
+    /// dropped by the BAR. Returns MAP_FAILED with errno set when neither works.
+    /// </summary>
+    private static void* MapBlob(SafeHandle memfd, ulong size, out bool readOnly)
+    {
+        bool added = false;
+        try
+        {
+            memfd.DangerousAddRef(ref added);
+            int fd = (int)memfd.DangerousGetHandle();
+            readOnly = false;
+            void* host = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+            if (host != MAP_FAILED || (errno != EPERM && errno != EACCES))
+                return host;
+            readOnly = true;
+            return mmap(null, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
+        }
+        finally
+        {
+            if (added)
+                memfd.DangerousRelease(); // the mapping keeps the file alive by itself
+        }
+    }
+
+    /// <summary>Whether the slot is read-only (the host may not write the blob either).</summary>
+    public bool IsReadOnly(ulong offset)
+    {
+        lock (_lock)
+            return _mappings.TryGetValue(offset, out var mapping) && mapping.Flags == KvmMemoryFlags.ReadOnly;
+    }
+
+    private sealed record Mapping(uint Slot, nint Host, ulong Size, KvmMemoryFlags Flags);
 }
