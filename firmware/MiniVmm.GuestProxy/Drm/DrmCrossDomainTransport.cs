@@ -42,6 +42,9 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
         Execute(CrossDomainWire.Send(data, identifiers), ring: 0);
 
+    public void Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) =>
+        Execute(CrossDomainWire.Write(pipeId, data, hangUp), ring: 0);
+
     public CrossDomainReceived? Receive(TimeSpan timeout)
     {
         if (!_pollOutstanding)

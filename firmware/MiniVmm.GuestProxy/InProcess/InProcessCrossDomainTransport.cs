@@ -15,8 +15,8 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// use it; in a guest the DRM transport replaces it.
 /// </summary>
 /// <remarks>
-/// Limits, fine for tests and short host runs: the mock queue's data space is a bump allocator (about 6 MiB of
-/// commands per client) and descriptors wrap after 256, so a POLL left waiting across ~80 SENDs would be overwritten.
+/// Limit, fine for tests and short host runs: the mock queue's data space is a bump allocator, so a client gets about
+/// 6 MiB of commands in all, its SENDs and its pipes' WRITEs (READs cost only their small POLLs).
 /// </remarks>
 public sealed partial class InProcessCrossDomainTransport(string waylandSocket, Action<string>? log = null) : ICrossDomainTransport
 {
@@ -27,6 +27,8 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
     private readonly Lock _lock = new();
     private readonly Lock _mapLock = new();
     private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
+    private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
+    private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
     private readonly InProcessRegion _region = new(RegionSize);
     private GuestMemory? _memory;
     private MockSplitQueue? _control;
@@ -57,6 +59,9 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
 
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
         Submit3D(CrossDomainWire.Send(data, identifiers), "SEND");
+
+    public void Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) =>
+        Submit3D(CrossDomainWire.Write(pipeId, data, hangUp), "WRITE");
 
     public CrossDomainReceived? Receive(TimeSpan timeout)
     {
