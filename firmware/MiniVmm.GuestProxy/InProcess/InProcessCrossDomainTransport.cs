@@ -30,6 +30,9 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
     private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
     private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
     private readonly InProcessRegion _region = new(RegionSize);
+    // The device's loop for compositor sockets and pipes, given so Dispose can end it: left to the device, its
+    // thread, epoll fd, eventfd and the pipes still watched would outlive every client.
+    private readonly EventLoop _events = new("proxy-xdomain");
     private GuestMemory? _memory;
     private MockSplitQueue? _control;
     private VirtioGpuDevice? _device;
@@ -44,7 +47,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
         var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSocket = waylandSocket };
-        _device = new VirtioGpuDevice(options, tracer: log, region: _region);
+        _device = new VirtioGpuDevice(options, tracer: log, region: _region, events: _events);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
         _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
 
@@ -138,6 +141,7 @@ public sealed partial class InProcessCrossDomainTransport(string waylandSocket, 
     {
         // Reset returns waiting POLLs and closes the compositor connection; then the guest memory can go.
         _device?.Reset();
+        _events.Dispose();
         _memory?.Dispose();
         _region.Dispose();
     }

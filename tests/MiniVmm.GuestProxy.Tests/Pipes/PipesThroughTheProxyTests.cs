@@ -41,6 +41,36 @@ public sealed class PipesThroughTheProxyTests
     }
 
     [Fact]
+    public void AMegabyteFromAClientPassesWhileOnePollWaitsThroughout()
+    {
+        // ~300 WRITEs and nothing from the compositor meanwhile: the one POLL outlives more than 256 descriptors.
+        using var chain = new ScriptedChain();
+        var (client, compositor) = chain.Connect();
+        using (client)
+        using (compositor)
+        {
+            var payload = ScriptedChain.Payload(1_200_000, 3);
+            using var pipe = new AnonymousPipeServerStream(PipeDirection.In);
+            using var writer = new WireWriter();
+            WlDataSource.EmitSend(writer, 20, "text/plain", pipe.ClientSafePipeHandle);
+            var length = writer.Written.Length;
+            ScriptedChain.Send(compositor, writer);
+            pipe.DisposeLocalCopyOfClientHandle();
+            var clientEnd = Assert.Single(ScriptedChain.Receive(client.Handle, length).Fds);
+            // The compositor reads while the client writes: a megabyte is more than a pipe holds.
+            byte[]? received = null;
+            var reading = new Thread(() => received = ScriptedChain.ReadToEnd(pipe)) { IsBackground = true };
+            reading.Start();
+            Assert.True(ScriptedChain.Finishes(() => ScriptedChain.WriteAndClose(clientEnd, payload), out var failure), "the client's writes hung\n" + chain.Log);
+            Assert.Null(failure);
+            Assert.True(reading.Join(ScriptedChain.Timeout), "the compositor's pipe never ended\n" + chain.Log);
+            Assert.True(received is not null, "the compositor's pipe never reached end-of-file\n" + chain.Log);
+            Assert.Equal(payload, received);
+        }
+        Assert.DoesNotContain("closing it", chain.Log);
+    }
+
+    [Fact]
     public void PipesAndPoolFdsReachTheCompositorInTheOrderTheRequestsUseThem()
     {
         using var chain = new ScriptedChain();
@@ -144,15 +174,16 @@ public sealed class PipesThroughTheProxyTests
     }
 
     /// <summary>Closes happen on the relay and device threads a moment after the last byte: wait (bounded) for them.</summary>
-    internal static void AssertFdsSettle(int before, ScriptedChain chain)
+    internal static void AssertFdsSettle(Dictionary<string, string> before, ScriptedChain chain)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var now = ScriptedChain.OpenFds();
-        while (now > before && clock.Elapsed < ScriptedChain.Timeout)
+        while (now.Count > before.Count && clock.Elapsed < ScriptedChain.Timeout)
         {
             Thread.Sleep(20);
             now = ScriptedChain.OpenFds();
         }
-        Assert.True(now <= before, $"{now - before} more fds open than before\n" + chain.Log);
+        var added = now.Where(fd => !before.TryGetValue(fd.Key, out var kind) || kind != fd.Value).Select(fd => $"{fd.Key} {fd.Value}");
+        Assert.True(now.Count <= before.Count, $"{now.Count - before.Count} more fds open than before: {string.Join(", ", added)}\n" + chain.Log);
     }
 }

@@ -124,16 +124,38 @@ internal sealed class ScriptedChain : IDisposable
         return null;
     }
 
-    /// <summary>Writes <paramref name="data"/> into a received pipe write end and closes it.</summary>
+    /// <summary>Writes <paramref name="data"/> into a received pipe write end and closes it (also when the write fails).</summary>
     public static void WriteAndClose(Fd writeEnd, byte[] data)
     {
+        using (writeEnd)
         using (var stream = new FileStream(new SafeFileHandle(writeEnd.DangerousGetHandle(), ownsHandle: false), FileAccess.Write, bufferSize: 0))
             stream.Write(data);
-        writeEnd.Dispose();
     }
 
-    /// <summary>Open fds of this process: proxy, device model, stand-in and clients all live here.</summary>
-    public static int OpenFds() => Directory.GetFiles("/proc/self/fd").Length;
+    /// <summary>Runs a blocking <paramref name="action"/> on a thread of its own: false when it is still blocked after the timeout.</summary>
+    public static bool Finishes(Action action, out Exception? failure)
+    {
+        Exception? caught = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                action();
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                caught = e;
+            }
+        }) { IsBackground = true };
+        thread.Start();
+        var finished = thread.Join(Timeout);
+        failure = caught;
+        return finished;
+    }
+
+    /// <summary>Open fds of this process and what each is: proxy, device model, stand-in and clients all live here.</summary>
+    public static Dictionary<string, string> OpenFds() =>
+        Directory.GetFiles("/proc/self/fd").ToDictionary(path => Path.GetFileName(path), path => new FileInfo(path).LinkTarget ?? "?");
 
     /// <summary>What an fd is, as /proc names it ("pipe:[…]", "/memfd:… (deleted)", "socket:[…]").</summary>
     public static string Kind(Fd fd) => new FileInfo($"/proc/self/fd/{fd.Value}").LinkTarget ?? "";
