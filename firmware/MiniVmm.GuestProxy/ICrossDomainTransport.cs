@@ -36,7 +36,7 @@ public interface ICrossDomainTransport : IDisposable
     /// <summary>CTX_CREATE(capset 5), the two ring blobs, INIT for a Wayland channel. Throws with the reason on failure.</summary>
     void Connect();
 
-    /// <summary>A SEND: Wayland bytes (at most <see cref="CrossDomainWire.MaxSendData"/>) and identifiers (none yet).</summary>
+    /// <summary>A SEND: Wayland bytes (at most <see cref="CrossDomainWire.MaxSendData"/>) and identifiers (host blobs, READ_PIPEs).</summary>
     void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers);
 
     /// <summary>

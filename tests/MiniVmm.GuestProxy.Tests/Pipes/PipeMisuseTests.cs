@@ -52,6 +52,7 @@ public sealed class PipeMisuseTests
             using var writer = new WireWriter();
             WlDataOffer.Receive(writer, 30, "text/plain", pipe.ClientSafePipeHandle);
             ScriptedChain.Send(client.Handle, writer);
+            pipe.DisposeLocalCopyOfClientHandle();
             Assert.True(ScriptedChain.HangsUp(client.Handle), "the proxy kept a client that sent a read end\n" + chain.Log);
             Assert.Contains("sent the read end of a pipe", chain.Log);
         }
@@ -114,6 +115,7 @@ public sealed class PipeMisuseTests
             {
                 WlDataSource.EmitSend(writer, 20, "text/plain", pipe.ClientSafePipeHandle);
                 ScriptedChain.Send(compositor, writer);
+                pipe.DisposeLocalCopyOfClientHandle(); // Dispose leaves an exposed client handle to the finalizer
             } // both of the compositor's ends are gone before the client writes a byte
             var clientEnd = Assert.Single(ScriptedChain.Receive(client.Handle, 8).Fds);
             Assert.True(ScriptedChain.Finishes(() => ScriptedChain.WriteAndClose(clientEnd, ScriptedChain.Payload(Large, 12)), out var failure),
