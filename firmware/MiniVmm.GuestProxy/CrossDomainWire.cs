@@ -12,6 +12,9 @@ public static class CrossDomainWire
     /// <summary>Wayland bytes per SEND. cmd_size is a u16; a page keeps each submission small, like sommelier.</summary>
     public const int MaxSendData = 4096;
 
+    /// <summary>Pipe bytes per WRITE: what a READ carries the other way (a page less the struct), so any host takes it.</summary>
+    public const int MaxWriteData = CrossDomainConstants.MaxReadWriteData;
+
     /// <summary>INIT; <paramref name="channelType"/> picks the host's compositor socket (1 unnamed, 16+ named by minivmm.wayland_channels).</summary>
     public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => Bytes(new CrossDomainInit
     {
@@ -46,6 +49,24 @@ public static class CrossDomainWire
         return bytes;
     }
 
+    /// <summary>WRITE: bytes for the host write pipe <paramref name="pipeId"/>; <paramref name="hangUp"/> closes it after them.</summary>
+    public static byte[] Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
+    {
+        if (data.Length > MaxWriteData)
+            throw new ArgumentOutOfRangeException(nameof(data), $"a WRITE carries at most {MaxWriteData} bytes");
+        var size = CrossDomainReadWrite.Size + ((data.Length + 3) & ~3); // 4-byte multiples, as for SEND
+        var bytes = new byte[size];
+        Bytes(new CrossDomainReadWrite
+        {
+            Hdr = Header(CrossDomainCmd.Write, size),
+            Identifier = pipeId,
+            HangUp = hangUp ? 1u : 0u,
+            OpaqueDataSize = (uint)data.Length,
+        }).CopyTo(bytes, 0);
+        data.CopyTo(bytes.AsSpan(CrossDomainReadWrite.Size));
+        return bytes;
+    }
+
     /// <summary>The message at the start of the channel ring. Host numbers are checked: a bad ring is an exception.</summary>
     public static CrossDomainReceived ParseRing(ReadOnlySpan<byte> ring)
     {
@@ -62,9 +83,12 @@ public static class CrossDomainWire
         }
         if (header.Cmd == (byte)CrossDomainCmd.Read)
         {
-            // READ answers a guest-made read pipe; this slice makes none, so only its identity is kept.
+            // READ: bytes the compositor wrote into a pipe the proxy sent as READ_PIPE (hang_up: it closed it).
             var read = MemoryMarshal.Read<CrossDomainReadWrite>(ring);
-            return new(header.Cmd, [], [new(read.Identifier, 0, read.HangUp)]);
+            if (read.OpaqueDataSize > CrossDomainConstants.MaxReadWriteData)
+                throw new InvalidDataException($"READ with {read.OpaqueDataSize} bytes");
+            var data = ring.Slice(CrossDomainReadWrite.Size, (int)read.OpaqueDataSize).ToArray();
+            return new(header.Cmd, data, [new(read.Identifier, (uint)CrossDomainIdType.ReadPipe, 0)]) { PipeHangUp = read.HangUp != 0 };
         }
         throw new InvalidDataException($"unknown ring message {header.Cmd}");
     }

@@ -14,26 +14,37 @@ public sealed record HostBlob(uint ResourceId, uint Handle, Fd Fd, ulong Size);
 
 /// <summary>
 /// A message the host wrote on the channel ring when a POLL fence completed. <see cref="IsHangUp"/>: the empty
-/// RECEIVE the host sends when the compositor closed the connection.
+/// RECEIVE the host sends when the compositor closed the connection. A READ has one identifier, its pipe, and
+/// <see cref="PipeHangUp"/> when the compositor closed that pipe.
 /// </summary>
 public sealed record CrossDomainReceived(byte Command, byte[] Data, IReadOnlyList<CrossDomainIdentifier> Identifiers)
 {
     public bool IsHangUp => Command == (byte)Gpu.CrossDomain.CrossDomainCmd.Receive && Data.Length == 0 && Identifiers.Count == 0;
+
+    public bool PipeHangUp { get; init; }
 }
 
 /// <summary>
 /// The proxy's only way to the GPU: one cross-domain context (capset 5) with its query and channel rings, for one
 /// Wayland client. Two implementations: <see cref="Drm.DrmCrossDomainTransport"/> (the guest's /dev/dri/card0) and
 /// <see cref="InProcess.InProcessCrossDomainTransport"/> (MiniVmm's device model in this process, for host runs).
-/// Send may be called on one thread while Receive waits on another; nothing else is concurrent.
+/// Receive is called by one thread; Send, Write and the blob calls may be called from others (the session's send
+/// thread, its receive thread and its pipe relay) at the same time.
 /// </summary>
 public interface ICrossDomainTransport : IDisposable
 {
     /// <summary>CTX_CREATE(capset 5), the two ring blobs, INIT for a Wayland channel. Throws with the reason on failure.</summary>
     void Connect();
 
-    /// <summary>A SEND: Wayland bytes (at most <see cref="CrossDomainWire.MaxSendData"/>) and identifiers (none yet).</summary>
+    /// <summary>A SEND: Wayland bytes (at most <see cref="CrossDomainWire.MaxSendData"/>) and identifiers (host blobs, READ_PIPEs).</summary>
     void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers);
+
+    /// <summary>
+    /// A WRITE: bytes (at most <see cref="CrossDomainWire.MaxWriteData"/>) for the host write pipe
+    /// <paramref name="pipeId"/> (a WRITE_PIPE identifier of a RECEIVE); <paramref name="hangUp"/> closes it after them.
+    /// Throws when the host refused it (the in-process device reports that; a DRM host cannot).
+    /// </summary>
+    void Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp);
 
     /// <summary>
     /// Issues a fenced POLL (ring 1) and waits for it: the message the host wrote, or null when

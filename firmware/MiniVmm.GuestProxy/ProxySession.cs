@@ -1,6 +1,7 @@
 using System.Buffers;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.Native;
+using MiniVmm.GuestProxy.Pipes;
 using MiniVmm.GuestProxy.Shm;
 using MiniVmm.Wayland;
 
@@ -10,8 +11,9 @@ namespace MiniVmm.GuestProxy;
 /// One Wayland client and its cross-domain context. Two threads, because each side blocks differently: one waits
 /// on the client socket and turns bytes into SENDs, the other waits on POLL fences and turns RECEIVEs into bytes
 /// (and compositor fds, arriving as blob ids, into fds). Either side ending ends both; every wait is bounded so the
-/// threads notice within <see cref="Tick"/>.
+/// threads notice within <see cref="Tick"/>. Pipe data moves on a third thread, the <see cref="PipeRelay"/>'s.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Run makes the pipe relay and disposes it after both relay threads end")]
 internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport transport, Action<string> log)
 {
     private const int Tick = 100; // ms
@@ -19,6 +21,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     private readonly ClientEventStream _events = new();
     private volatile bool _stopping;
     private Thread? _toClient, _toHost;
+    private PipeRelay? _pipes;
 
     public bool Finished => _toClient is { IsAlive: false } && _toHost is { IsAlive: false };
 
@@ -39,6 +42,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         try
         {
             transport.Connect();
+            _pipes = new PipeRelay($"proxy-{number}-pipes", transport, line => log($"client {number}: {line}"));
             _toClient = new Thread(RelayToClient) { IsBackground = true, Name = $"proxy-{number}-receive" };
             _toClient.Start();
             RelayToHost();
@@ -50,6 +54,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         _stopping = true;
         _toClient?.Join();
         _events.CloseHeldFds();
+        _pipes?.Dispose();
         transport.Dispose();
         client.Dispose();
         log($"client {number}: closed");
@@ -58,8 +63,9 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     /// <summary>
     /// Client bytes → SENDs. Bytes are framed into whole requests so <see cref="ShmTracker"/> can follow wl_shm; a
     /// batch of requests goes out with the blob identifiers that replace their fds (fds may arrive before the bytes
-    /// that use them, never after, so the identifiers ride on the batch's first SEND). An fd that no tracked request
-    /// claims (a pipe, a dma-buf) is refused: forwarding its message without the fd would desynchronise the client.
+    /// that use them, never after, so the identifiers ride on the batch's first SEND). Pipes go as READ_PIPE
+    /// identifiers in queue order (<see cref="ClientPipes"/>). Any other fd that no tracked request claims (a socket,
+    /// a device, a dma-buf) is refused: forwarding its message without the fd would desynchronise the client.
     /// </summary>
     private void RelayToHost()
     {
@@ -118,6 +124,9 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             }
             messageIds.Clear();
             replacement.Clear();
+            // Room is left for the pool fd this request may take, so one request's identifiers always fit a SEND.
+            if (ClientPipes.TakeLeading(fds, _pipes!, messageIds, CrossDomainConstants.MaxIdentifiers - 1) is { } pipeRefusal)
+                return pipeRefusal;
             if (tracker.Inspect(message, fds, messageIds, replacement) is { } refusal)
                 return refusal;
             if (identifiers.Count + messageIds.Count > CrossDomainConstants.MaxIdentifiers)
@@ -129,11 +138,14 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             batch.Write(replacement.Written.IsEmpty ? bytes.AsSpan(offset, message.Size) : replacement.Written);
             offset += message.Size;
         }
+        // Pipes queued behind the last request belong to requests still on their way; they may go first.
+        if (offset > 0 && ClientPipes.TakeLeading(fds, _pipes!, identifiers, CrossDomainConstants.MaxIdentifiers - identifiers.Count) is { } lateRefusal)
+            return lateRefusal;
         SendBatch(batch.WrittenSpan, identifiers);
         tracker.AfterSend();
         pending.RemoveRange(0, offset);
         if (pending.Count == 0 && fds.Count > 0)
-            return $"sent {fds.Count} fd(s) that no wl_shm.create_pool took (pipes and dma-bufs: this proxy does not forward them yet)";
+            return $"sent {fds.Count} fd(s) that no wl_shm.create_pool took (sockets, devices and dma-bufs cannot be forwarded)";
         return null;
     }
 
@@ -151,7 +163,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
 
     /// <summary>
     /// POLL fences → client bytes, framed and filtered by <see cref="ClientEventStream"/>. Blob identifiers become
-    /// fds in SCM_RIGHTS, in identifier order.
+    /// fds in SCM_RIGHTS, in identifier order; READs (pipe data from the compositor) go to the <see cref="PipeRelay"/>.
     /// </summary>
     private void RelayToClient()
     {
@@ -160,8 +172,13 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             while (!_stopping)
             {
                 var message = transport.Receive(TimeSpan.FromMilliseconds(Tick));
-                if (message is null || message.Command != (byte)CrossDomainCmd.Receive)
-                    continue; // timeout, or a READ for a pipe this slice never makes
+                if (message is null)
+                    continue;
+                if (message.Command == (byte)CrossDomainCmd.Read)
+                {
+                    _pipes!.OnRead(message.Identifiers[0].Id, message.Data, message.PipeHangUp);
+                    continue;
+                }
                 if (message.IsHangUp)
                 {
                     log($"client {number}: the compositor hung up");
@@ -184,9 +201,12 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         {
             foreach (var id in message.Identifiers)
             {
-                if (id.Type != (uint)CrossDomainIdType.VirtgpuBlob)
-                    throw new InvalidOperationException($"identifier type {id.Type} (a compositor pipe) is not handled yet");
-                fds.Add(transport.OpenHostBlob(id.Id, id.Size));
+                fds.Add((CrossDomainIdType)id.Type switch
+                {
+                    CrossDomainIdType.VirtgpuBlob => transport.OpenHostBlob(id.Id, id.Size),
+                    CrossDomainIdType.WritePipe => _pipes!.OpenForClient(id.Id),
+                    _ => throw new InvalidDataException($"identifier type {id.Type} in a RECEIVE"),
+                });
             }
             var data = _events.Take(message.Data, fds);
             if (data.Length > 0)

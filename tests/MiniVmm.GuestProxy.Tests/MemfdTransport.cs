@@ -47,4 +47,5 @@ internal sealed class MemfdTransport : ICrossDomainTransport
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) => throw new NotSupportedException();
     public CrossDomainReceived? Receive(TimeSpan timeout) => throw new NotSupportedException();
     public Fd OpenHostBlob(uint blobId, ulong size) => throw new NotSupportedException();
+    public void Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) => throw new NotSupportedException();
 }

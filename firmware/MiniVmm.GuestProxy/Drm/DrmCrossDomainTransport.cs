@@ -7,7 +7,7 @@ namespace MiniVmm.GuestProxy.Drm;
 /// <summary>
 /// The guest transport: the virtio_gpu DRM device (/dev/dri/card0), the flow of reference §3. CONTEXT_INIT with
 /// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs mapped into this process; INIT,
-/// SEND and POLL as EXECBUFFERs (POLL on ring 1); a fence event read from the DRM fd means the channel ring holds
+/// SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any thread); a fence event read from the DRM fd means the channel ring holds
 /// a message. UNTESTED: guest user space cannot run on the build host, so this stays thin, and the in-process
 /// transport (same <see cref="CrossDomainWire"/> bytes) carries the tests. One instance per client, like a context.
 /// </summary>
@@ -42,6 +42,9 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
 
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
         Execute(CrossDomainWire.Send(data, identifiers), ring: 0);
+
+    public void Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) =>
+        Execute(CrossDomainWire.Write(pipeId, data, hangUp), ring: 0);
 
     public CrossDomainReceived? Receive(TimeSpan timeout)
     {

@@ -15,8 +15,8 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// use it; in a guest the DRM transport replaces it.
 /// </summary>
 /// <remarks>
-/// Limits, fine for tests and short host runs: the mock queue's data space is a bump allocator (about 6 MiB of
-/// commands per client) and descriptors wrap after 256, so a POLL left waiting across ~80 SENDs would be overwritten.
+/// Limit, fine for tests and short host runs: the mock queue's data space is a bump allocator, so a client gets about
+/// 6 MiB of commands in all, its SENDs and its pipes' WRITEs (READs cost only their small POLLs).
 /// </remarks>
 /// <param name="sockets">The compositors the device model reaches, by channel (as MiniVmm's --wayland-socket gives them).</param>
 /// <param name="channelType">The channel INIT asks for: 1 the unnamed socket, 16+ a named one.</param>
@@ -29,7 +29,12 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
     private readonly Lock _lock = new();
     private readonly Lock _mapLock = new();
     private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
+    private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
+    private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
     private readonly InProcessRegion _region = new(RegionSize);
+    // The device's loop for compositor sockets and pipes, given so Dispose can end it: left to the device, its
+    // thread, epoll fd, eventfd and the pipes still watched would outlive every client.
+    private readonly EventLoop _events = new("proxy-xdomain");
     private GuestMemory? _memory;
     private MockSplitQueue? _control;
     private VirtioGpuDevice? _device;
@@ -47,7 +52,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
         var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
-        _device = new VirtioGpuDevice(options, tracer: log, region: _region);
+        _device = new VirtioGpuDevice(options, tracer: log, region: _region, events: _events);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
         _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
 
@@ -62,6 +67,9 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
 
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
         Submit3D(CrossDomainWire.Send(data, identifiers), "SEND");
+
+    public void Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) =>
+        Submit3D(CrossDomainWire.Write(pipeId, data, hangUp), "WRITE");
 
     public CrossDomainReceived? Receive(TimeSpan timeout)
     {
@@ -142,6 +150,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
     {
         // Reset returns waiting POLLs and closes the compositor connection; then the guest memory can go.
         _device?.Reset();
+        _events.Dispose();
         _memory?.Dispose();
         _region.Dispose();
     }

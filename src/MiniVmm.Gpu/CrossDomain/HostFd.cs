@@ -18,7 +18,7 @@ internal enum HostFdKind : byte
 
 /// <summary>
 /// The few syscalls the cross-domain channel needs beyond the Wayland socket: pipes, classifying received fds,
-/// and bounded waits. The only unsafe code under CrossDomain/.
+/// and bounded waits. The only unsafe code under CrossDomain/. The guest proxy's pipe relay uses it too.
 /// </summary>
 internal static unsafe class HostFd
 {
@@ -92,32 +92,42 @@ internal static unsafe class HostFd
         }
     }
 
+    /// <summary>One write(2), retrying EINTR: the bytes written, or -1 with <paramref name="error"/> (EAGAIN: full).</summary>
+    public static int Write(Fd fd, ReadOnlySpan<byte> data, out int error)
+    {
+        fixed (byte* bytes = data)
+        {
+            while (true)
+            {
+                // SAFETY: writes at most data.Length bytes from the pinned span.
+                var count = (long)write(fd.Value, bytes, (size_t)(ulong)data.Length);
+                error = count < 0 ? errno : 0;
+                if (count >= 0 || error != EINTR)
+                    return (int)count;
+            }
+        }
+    }
+
     /// <summary>Writes all of <paramref name="data"/>, waiting at most <paramref name="timeoutMs"/> per stall; false with errno (ETIMEDOUT for a stall).</summary>
     public static bool WriteAll(Fd fd, ReadOnlySpan<byte> data, int timeoutMs, out int error)
     {
         error = 0;
-        fixed (byte* bytes = data)
+        var done = 0;
+        while (done < data.Length)
         {
-            var done = 0;
-            while (done < data.Length)
+            var count = Write(fd, data[done..], out error);
+            if (count >= 0)
             {
-                // SAFETY: writes the pinned span's remaining bytes, no more.
-                var count = (long)write(fd.Value, bytes + done, (size_t)(ulong)(data.Length - done));
-                if (count >= 0)
-                {
-                    done += (int)count;
-                    continue;
-                }
-                error = errno;
-                if (error == EINTR)
-                    continue;
-                if (error != EAGAIN || !WaitWritable(fd.Value, timeoutMs))
-                {
-                    error = error == EAGAIN ? ETIMEDOUT : error;
-                    return false;
-                }
+                done += count;
+                continue;
+            }
+            if (error != EAGAIN || !WaitWritable(fd.Value, timeoutMs))
+            {
+                error = error == EAGAIN ? ETIMEDOUT : error;
+                return false;
             }
         }
+        error = 0;
         return true;
     }
 
