@@ -112,17 +112,8 @@ public sealed class ShmThroughTheProxyTests
     }
 
     /// <summary>Screenshots until <paramref name="done"/> holds or 10 s pass (the first frame may still be in flight).</summary>
-    internal static PngImage WaitForScreenshot(ProxyFixture chain, Func<PngImage, bool> done)
-    {
-        var clock = Stopwatch.StartNew();
-        while (true)
-        {
-            var shot = chain.Weston.TakeScreenshot();
-            if (done(shot) || clock.Elapsed > TimeSpan.FromSeconds(10))
-                return shot;
-            Thread.Sleep(200);
-        }
-    }
+    internal static PngImage WaitForScreenshot(ProxyFixture chain, Func<PngImage, bool> done) =>
+        chain.Weston.TakeScreenshotWhen(done);
 }
 
 internal static class PixelSpanExtensions

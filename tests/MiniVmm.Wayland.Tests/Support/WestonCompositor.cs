@@ -160,6 +160,22 @@ public sealed partial class WestonCompositor : IDisposable
         return PngImage.Load(file);
     }
 
+    /// <summary>
+    /// Screenshots until <paramref name="done"/> holds or <paramref name="timeout"/> (default 10 s) passes, and returns
+    /// the last one: a commit the compositor has processed (a roundtrip) may still wait for its repaint.
+    /// </summary>
+    public PngImage TakeScreenshotWhen(Func<PngImage, bool> done, TimeSpan? timeout = null)
+    {
+        var clock = Stopwatch.StartNew();
+        while (true)
+        {
+            var shot = TakeScreenshot();
+            if (done(shot) || clock.Elapsed > (timeout ?? TimeSpan.FromSeconds(10)))
+                return shot;
+            Thread.Sleep(100);
+        }
+    }
+
     /// <summary>Kills Weston at once (SIGKILL, whole tree), as a crash would.</summary>
     public void Kill()
     {
