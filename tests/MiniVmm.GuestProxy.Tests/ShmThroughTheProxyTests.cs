@@ -1,5 +1,5 @@
-using System.Reflection;
 using System.Diagnostics;
+using System.Reflection;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Tests.Support;
 
