@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
+using MiniVmm.Memory;
 using MiniVmm.TestSupport;
 
 namespace MiniVmm.GuestProxy.InProcess;
@@ -15,28 +16,75 @@ namespace MiniVmm.GuestProxy.InProcess;
 public sealed partial class InProcessCrossDomainTransport
 {
     private const uint CrossDomainPollSize = CrossDomainPoll.Size;
+    // A slot holds the largest chain: a SEND's 32-byte SUBMIT_3D header, its ~4.5 KiB stream, and a response.
+    private const int SlotSize = 8192, SlotCount = 64;
+    private readonly Stack<ulong> _freeSlots = new(); // guarded by _lock
+    private readonly Dictionary<ushort, ulong> _slots = []; // guarded by _lock: chain head → its slot
+    private ulong _skipSlot; // a byte the cursor-moving filler chains point at
+
+    /// <summary>
+    /// Carves the control queue's data space into slots once. Every chain (command, optional payload, response) lives
+    /// in one slot from <see cref="Start"/> until <see cref="Finish"/>, so a long-running client reuses the same few
+    /// slots instead of running a bump allocator dry.
+    /// </summary>
+    private void CreateSlots()
+    {
+        _skipSlot = _control!.Allocate(16).Value;
+        for (var i = 0; i < SlotCount; i++)
+            _freeSlots.Push(_control.Allocate(SlotSize).Value);
+    }
 
     private MockChain Start(byte[] command, byte[]? extra, int responseSize)
     {
         lock (_lock)
         {
-            var buffers = new List<MockBuffer> { MockBuffer.Readable(command) };
+            if (!_freeSlots.TryPop(out var slot))
+                throw new InvalidOperationException($"more than {SlotCount} control commands in flight");
+            if (command.Length + (extra?.Length ?? 0) + responseSize + 32 > SlotSize)
+            {
+                _freeSlots.Push(slot);
+                throw new ArgumentException($"a {command.Length}+{extra?.Length ?? 0}-byte command does not fit a {SlotSize}-byte slot", nameof(extra));
+            }
+            var at = slot;
+            var buffers = new List<MockBuffer> { Place(ref at, command) };
             if (extra is { Length: > 0 })
-                buffers.Add(MockBuffer.Readable(extra));
-            buffers.Add(MockBuffer.WritableSpace((uint)responseSize));
+                buffers.Add(Place(ref at, extra));
+            buffers.Add(MockBuffer.Raw(at, (uint)responseSize, writable: true));
             while (_inFlight.Contains(_nextHead))
             {
                 // An unpublished one-descriptor chain moves the queue's cursor past the busy head. The device read
                 // that chain's descriptors when it took it, so overwriting the slot changes nothing for it.
-                _control!.WriteChain(MockBuffer.Readable([0]));
+                _control!.WriteChain(MockBuffer.Raw(_skipSlot, 1, writable: false));
                 _nextHead = (ushort)((_nextHead + 1) % _control.Size);
             }
             var chain = _control!.AddChain([.. buffers]);
             _nextHead = (ushort)((chain.Head + buffers.Count) % _control.Size);
             _inFlight.Add(chain.Head);
+            _slots[chain.Head] = slot;
             _device!.QueueNotify(VirtioGpuConstants.ControlQueue);
             return chain;
         }
+    }
+
+    /// <summary>Writes <paramref name="bytes"/> at <paramref name="at"/> and moves past them (16-byte aligned).</summary>
+    private MockBuffer Place(ref ulong at, byte[] bytes)
+    {
+        _memory!.Write(new GuestAddress(at), bytes);
+        var buffer = MockBuffer.Raw(at, (uint)bytes.Length, writable: false);
+        at += ((ulong)bytes.Length + 15) & ~15UL;
+        return buffer;
+    }
+
+    /// <summary>The response header of a completed chain; its slot is free again afterwards.</summary>
+    private VirtioGpuCtrlHdr Finish(MockChain chain)
+    {
+        var header = MemoryMarshal.Read<VirtioGpuCtrlHdr>(_control!.ReadBytes(chain.BufferAddresses[^1], 24));
+        lock (_lock)
+        {
+            if (_slots.Remove(chain.Head, out var slot))
+                _freeSlots.Push(slot);
+        }
+        return header;
     }
 
     private bool WaitFor(MockChain chain, TimeSpan timeout)
@@ -59,7 +107,4 @@ public sealed partial class InProcessCrossDomainTransport
             Thread.Sleep(1); // the device completes held fences on its own thread; 1 ms keeps a relay responsive
         }
     }
-
-    private VirtioGpuCtrlHdr Header(MockChain chain) =>
-        MemoryMarshal.Read<VirtioGpuCtrlHdr>(_control!.ReadBytes(chain.BufferAddresses[^1], 24));
 }

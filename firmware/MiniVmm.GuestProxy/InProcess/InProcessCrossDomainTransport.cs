@@ -14,10 +14,6 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// Each client gets its own device (one context each), so clients never share queue state. Host runs and tests
 /// use it; in a guest the DRM transport replaces it.
 /// </summary>
-/// <remarks>
-/// Limit, fine for tests and short host runs: the mock queue's data space is a bump allocator, so a client gets about
-/// 6 MiB of commands in all, its SENDs and its pipes' WRITEs (READs cost only their small POLLs).
-/// </remarks>
 /// <param name="sockets">The compositors the device model reaches, by channel (as MiniVmm's --wayland-socket gives them).</param>
 /// <param name="channelType">The channel INIT asks for: 1 the unnamed socket, 16+ a named one.</param>
 public sealed partial class InProcessCrossDomainTransport(CompositorSockets sockets, uint channelType, Action<string>? log = null) : ICrossDomainTransport
@@ -50,6 +46,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
     {
         _memory = GuestMemory.CreateFlat(MemorySize);
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
+        CreateSlots();
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
         var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
         _device = new VirtioGpuDevice(options, tracer: log, region: _region, events: _events);
@@ -83,7 +80,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
         }
         if (!WaitFor(_poll, timeout))
             return null;
-        var response = Header(_poll);
+        var response = Finish(_poll);
         _poll = null;
         if (response.Type != (uint)VirtioGpuCtrlType.RESP_OK_NODATA)
             throw new InvalidOperationException($"POLL failed: 0x{response.Type:x}");
@@ -190,7 +187,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
         var chain = Start(command, extra, responseSize);
         if (!WaitFor(chain, CommandTimeout))
             throw new TimeoutException("the device did not answer a control command");
-        return Header(chain);
+        return Finish(chain);
     }
 
     private sealed class NoInterrupt : IVirtioInterrupt
