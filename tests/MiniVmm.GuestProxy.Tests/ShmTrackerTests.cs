@@ -67,6 +67,33 @@ public sealed class ShmTrackerTests : IDisposable
         Assert.Empty(_events.Take(writer.Written, []));
     }
 
+    /// <summary>wl_shm version 2 has release: growth then re-creates the pool on another live wl_shm, or refuses.</summary>
+    [Fact]
+    public void GrowingAfterTheClientReleasedItsWlShmUsesAnotherOrRefuses()
+    {
+        const uint secondShm = 20;
+        CreatePool(Page);
+        Assert.Null(Feed(w => WlRegistry.Bind(w, Registry, 1, WlShm.Name, 2, secondShm)).Refusal);
+        Assert.Null(Feed(w => ReleaseShm(w, Shm)).Refusal);
+
+        var grown = Feed(w => WlShmPool.Resize(w, Pool, 2 * Page));
+        Assert.Null(grown.Refusal);
+        Assert.Equal(Messages(w =>
+        {
+            WlShmPool.Destroy(w, Pool);
+            var start = w.BeginMessage(secondShm, WlShm.Requests.CreatePool);
+            w.WriteNewId(Pool);
+            w.WriteInt(2 * Page);
+            w.EndMessage(start);
+        }), grown.Bytes);
+
+        Assert.Null(Feed(w => ReleaseShm(w, secondShm)).Refusal);
+        var refused = Feed(w => WlShmPool.Resize(w, Pool, 3 * Page));
+        Assert.Contains("released every wl_shm", refused.Refusal, StringComparison.Ordinal);
+    }
+
+    private static void ReleaseShm(WireWriter w, uint shm) => w.EndMessage(w.BeginMessage(shm, 1)); // wl_shm.release (v2)
+
     [Fact]
     public void AResizeWithinTheBlobIsForwardedAsItIs()
     {

@@ -57,7 +57,8 @@ internal sealed partial class ShmTracker
     /// <summary>
     /// wl_shm_pool.resize. Within the current blob it goes through as it is. Beyond it, a host blob cannot grow and
     /// the compositor's pool cannot take another fd, so the compositor's pool is re-created on a new blob under the
-    /// same id: destroy, then create_pool(new_id = that id) on the pool's wl_shm. libwayland-server frees the id on
+    /// same id: destroy, then create_pool(new_id = that id) on the pool's wl_shm (or another live one if the client
+    /// released it). libwayland-server frees the id on
     /// destroy, so taking it again is accepted, and its buffers hold their pool: buffers made before the resize keep
     /// the old blob there, as their old generation here. The delete_id answering the destroy is hidden from the
     /// client, which still owns the id. Only a shrink, a size over the cap or a failed blob closes the client.
@@ -73,11 +74,14 @@ internal sealed partial class ShmTracker
         }
         if (size > MaxPoolSize)
             return $"wl_shm_pool.resize to {size} bytes (this proxy serves 1..{MaxPoolSize})";
+        var shm = _shms.Contains(pool.Shm) ? pool.Shm : _shms.FirstOrDefault();
+        if (shm == 0)
+            return "wl_shm_pool.resize past its host blob after the client released every wl_shm (nothing to re-create the pool on)";
         if (NewGeneration(pool.Client, size, identifiers, out var generation) is { } error)
             return "wl_shm_pool.resize: " + error;
         pool.Grow(generation!, size);
         WlShmPool.Destroy(replacement, id);
-        var start = replacement.BeginMessage(pool.Shm, WlShm.Requests.CreatePool);
+        var start = replacement.BeginMessage(shm, WlShm.Requests.CreatePool);
         replacement.WriteNewId(id);
         replacement.WriteInt(size); // the fd travels beside the bytes, as the new blob's identifier
         replacement.EndMessage(start);

@@ -22,6 +22,10 @@ internal sealed partial class ShmTracker(ICrossDomainTransport transport, Client
     private readonly Dictionary<uint, uint> _attached = []; // surface → wl_buffer id (0: none)
     private readonly List<HostBlob> _toFree = [];
 
+    // wl_shm.release (opcode 1, wl_shm version 2): Debian's wayland.xml is version 1, so no constant is generated;
+    // a guest client may still bind version 2 from a newer host compositor.
+    private const ushort WlShmRelease = 1;
+
     private readonly record struct ShmBuffer(PoolGeneration Generation, long Offset, long Length);
 
     /// <summary>
@@ -41,6 +45,8 @@ internal sealed partial class ShmTracker(ICrossDomainTransport transport, Client
             _surfaces.Add(surface);
         else if (_shms.Contains(id) && message.Opcode == WlShm.Requests.CreatePool)
             return CreatePool(id, ref body, fds, identifiers);
+        else if (_shms.Contains(id) && message.Opcode == WlShmRelease)
+            _shms.Remove(id); // its pools live on, but a pool re-created on growth needs a live wl_shm
         else if (_pools.TryGetValue(id, out var pool))
             return PoolRequest(id, pool, message.Opcode, ref body, identifiers, replacement);
         else if (_buffers.TryGetValue(id, out var buffer) && message.Opcode == WlBuffer.Requests.Destroy)
