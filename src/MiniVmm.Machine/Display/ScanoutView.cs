@@ -13,8 +13,6 @@ internal sealed class ScanoutView(int scanoutId, string socketPath, TextWriter? 
     private bool _mayNotOpen; // it failed once, or the display was disposed
     private (int Width, int Height) _lastSize;
 
-    public int ScanoutId => scanoutId;
-
     /// <summary>Null until the first frame (and for good if the compositor refused the window).</summary>
     public ScanoutWindow? Window { get; private set; }
 
