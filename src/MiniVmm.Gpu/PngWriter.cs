@@ -44,4 +44,24 @@ public static class PngWriter
         WriteFile(path, image);
         return true;
     }
+
+    /// <summary>Where scanout <paramref name="scanoutId"/>'s screenshot goes: scanout 0 to <paramref name="path"/>, scanout N to "NAME-N.EXT" beside it.</summary>
+    public static string ScreenshotPathFor(string path, int scanoutId) => scanoutId == 0 ? path
+        : Path.Combine(Path.GetDirectoryName(path) ?? "", $"{Path.GetFileNameWithoutExtension(path)}-{scanoutId}{Path.GetExtension(path)}");
+
+    /// <summary>
+    /// Captures each of <paramref name="scanouts"/> that shows something to its <see cref="ScreenshotPathFor"/> file and
+    /// returns those files by scanout id (multi-head guests get one file per head in use).
+    /// </summary>
+    public static List<(int ScanoutId, string Path)> WriteScreenshots(IReadOnlyList<Scanout> scanouts, string path)
+    {
+        var written = new List<(int, string)>();
+        for (var id = 0; id < scanouts.Count; id++)
+        {
+            var file = ScreenshotPathFor(path, id);
+            if (TryWriteScreenshot(scanouts[id], file))
+                written.Add((id, file));
+        }
+        return written;
+    }
 }

@@ -115,7 +115,7 @@ public static class LinuxMachine
 
     private static int _screenshotCount;
 
-    /// <summary>SIGUSR1 dumps the scanout to screenshot-PID-N.png (next to --screenshot-on-exit, else the working directory).</summary>
+    /// <summary>SIGUSR1 dumps the scanouts to screenshot-PID-N.png, -N-S.png for scanout S > 0 (next to --screenshot-on-exit, else the working directory).</summary>
     private static void SaveScreenshotOnSignal(VirtioGpuDevice gpu, LinuxMachineOptions options, TextWriter diagnostics)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(options.ScreenshotOnExit ?? "x")) ?? ".";
@@ -127,9 +127,11 @@ public static class LinuxMachine
     {
         try
         {
-            diagnostics.WriteLine(PngWriter.TryWriteScreenshot(gpu.Scanouts[0], path)
-                ? $"minivmm: screenshot of scanout 0 written to {path}"
-                : "minivmm: no screenshot: the guest has not set up scanout 0");
+            var written = PngWriter.WriteScreenshots(gpu.Scanouts, path);
+            if (written.Count == 0 || written[0].ScanoutId != 0)
+                diagnostics.WriteLine("minivmm: no screenshot: the guest has not set up scanout 0");
+            foreach (var (scanoutId, file) in written)
+                diagnostics.WriteLine($"minivmm: screenshot of scanout {scanoutId} written to {file}");
         }
         catch (IOException error)
         {

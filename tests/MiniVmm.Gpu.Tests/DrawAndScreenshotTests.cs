@@ -13,9 +13,9 @@ public sealed class DrawAndScreenshotTests
     private static (byte R, byte G, byte B) Pattern(uint x, uint y) =>
         ((byte)(x * 255 / (Width - 1)), (byte)(y * 255 / (Height - 1)), (byte)(((x / 8) + (y / 8)) % 2 == 0 ? 0xFF : 0x00));
 
-    private static GpuHarness Draw(VirtioGpuFormat format = VirtioGpuFormat.B8G8R8X8_UNORM)
+    private static GpuHarness Draw(VirtioGpuFormat format = VirtioGpuFormat.B8G8R8X8_UNORM, int scanouts = 1)
     {
-        var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height });
+        var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height, Scanouts = scanouts });
         var pages = h.CreateBackedResource(2, Width, Height, format);
         var (r, g, b, a) = PixelFormats.ChannelOffsets(format);
         var bytes = new byte[Width * Height * 4];
@@ -123,6 +123,30 @@ public sealed class DrawAndScreenshotTests
         Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 0, default).Type);
         Assert.False(PngWriter.TryWriteScreenshot(h.Device.Scanouts[0], path));
         Assert.False(File.Exists(path));
+    }
+
+    /// <summary>Multi-head: one file per scanout in use, scanout N's named NAME-N.png; an unused head writes none.</summary>
+    [Fact]
+    public void EachScanoutInUseGetsItsOwnScreenshotFile()
+    {
+        using var h = Draw(scanouts: 3);
+        Assert.Equal(RESP_OK_NODATA, h.SetScanout(2, 2, GpuHarness.Rect(8, 0, 48, 32)).Type);
+        var directory = Directory.CreateTempSubdirectory("minivmm-gpu-test-").FullName;
+        try
+        {
+            var path = Path.Combine(directory, "exit.png");
+            var written = PngWriter.WriteScreenshots(h.Device.Scanouts, path);
+
+            Assert.Equal([(0, path), (2, Path.Combine(directory, "exit-2.png"))], written);
+            Assert.Equal(["exit-2.png", "exit.png"], Directory.GetFiles(directory).Select(Path.GetFileName).Order());
+            var head2 = TinyPngReader.Decode(File.ReadAllBytes(written[1].Path));
+            Assert.Equal((48, 32), (head2.Width, head2.Height));
+            Assert.Equal(h.Device.Scanouts[2].Capture()!.Pixels, head2.Rgba);
+        }
+        finally
+        {
+            Directory.Delete(directory, recursive: true);
+        }
     }
 
     [Fact]

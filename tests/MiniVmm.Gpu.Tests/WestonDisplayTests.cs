@@ -13,7 +13,7 @@ namespace MiniVmm.Gpu.Tests;
 [Collection("Weston")]
 public sealed class WestonDisplayTests
 {
-    private const uint Width = 200, Height = 120;
+    internal const uint Width = 200, Height = 120;
     private static readonly (byte R, byte G, byte B) Marker = (0xFF, 0x00, 0xFF);
     private static readonly (byte R, byte G, byte B)[] Quadrant = [(0xE0, 0x20, 0x20), (0x20, 0xC0, 0x30), (0x20, 0x40, 0xE0), (0xF0, 0xF0, 0xF0)];
 
@@ -48,16 +48,7 @@ public sealed class WestonDisplayTests
         using var display = WaylandDisplay.Open(weston.SocketPath);
         using var h = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height }, sink: display);
         ShowGuestFrame(h, (x, y) => x < 4 && y < 4 ? Marker : ((byte)0x40, (byte)0x40, (byte)0x40));
-        // A 64x64 B8G8R8A8 cursor: opaque yellow left half, fully transparent right half.
-        var cursorPages = h.CreateBackedResource(3, 64, 64, VirtioGpuFormat.B8G8R8A8_UNORM);
-        var cursor = new byte[64 * 64 * 4];
-        for (var i = 0; i < 64 * 64; i++)
-        {
-            if (i % 64 < 32)
-                (cursor[i * 4], cursor[i * 4 + 1], cursor[i * 4 + 2], cursor[i * 4 + 3]) = (0x00, 0xE0, 0xE0, 0xFF);
-        }
-        h.Memory.Write(cursorPages, cursor);
-        Assert.Equal(RESP_OK_NODATA, h.Transfer(3, GpuHarness.Rect(0, 0, 64, 64), 0).Type);
+        CreateHalfYellowCursor(h, 3);
 
         Assert.Equal(RESP_OK_NODATA, h.UpdateCursor(0, 3, 20, 30, hotX: 5, hotY: 5).Type);
         var (shot, origin) = Screenshot(weston, display);
@@ -75,10 +66,10 @@ public sealed class WestonDisplayTests
         Assert.Equal((0x40, 0x40, 0x40), Rgb(shot, origin, 120 + 10, 50 + 10));
     }
 
-    /// <summary>As a guest driver would: resource 2 with <paramref name="colour"/>(x, y) as XRGB, on scanout 0, flushed.</summary>
-    private static void ShowGuestFrame(GpuHarness h, Func<uint, uint, (byte R, byte G, byte B)> colour)
+    /// <summary>As a guest driver would: a <see cref="Width"/>x<see cref="Height"/> resource with <paramref name="colour"/>(x, y) as XRGB, on a scanout, flushed.</summary>
+    internal static void ShowGuestFrame(GpuHarness h, Func<uint, uint, (byte R, byte G, byte B)> colour, uint resourceId = 2, uint scanoutId = 0)
     {
-        var pages = h.CreateBackedResource(2, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
+        var pages = h.CreateBackedResource(resourceId, Width, Height, VirtioGpuFormat.B8G8R8X8_UNORM);
         var bytes = new byte[Width * Height * 4];
         for (uint y = 0; y < Height; y++)
             for (uint x = 0; x < Width; x++)
@@ -88,9 +79,23 @@ public sealed class WestonDisplayTests
                 (bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]) = (b, g, r, 0);
             }
         h.Memory.Write(pages, bytes);
-        Assert.Equal(RESP_OK_NODATA, h.Transfer(2, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
-        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 2, GpuHarness.Rect(0, 0, Width, Height)).Type);
-        Assert.Equal(RESP_OK_NODATA, h.Flush(2, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Transfer(resourceId, GpuHarness.Rect(0, 0, Width, Height), 0).Type);
+        Assert.Equal(RESP_OK_NODATA, h.SetScanout(scanoutId, resourceId, GpuHarness.Rect(0, 0, Width, Height)).Type);
+        Assert.Equal(RESP_OK_NODATA, h.Flush(resourceId, GpuHarness.Rect(0, 0, Width, Height)).Type);
+    }
+
+    /// <summary>A 64x64 B8G8R8A8 cursor resource: opaque yellow (0xE0, 0xE0, 0x00) left half, fully transparent right half.</summary>
+    internal static void CreateHalfYellowCursor(GpuHarness h, uint resourceId)
+    {
+        var cursorPages = h.CreateBackedResource(resourceId, 64, 64, VirtioGpuFormat.B8G8R8A8_UNORM);
+        var cursor = new byte[64 * 64 * 4];
+        for (var i = 0; i < 64 * 64; i++)
+        {
+            if (i % 64 < 32)
+                (cursor[i * 4], cursor[i * 4 + 1], cursor[i * 4 + 2], cursor[i * 4 + 3]) = (0x00, 0xE0, 0xE0, 0xFF);
+        }
+        h.Memory.Write(cursorPages, cursor);
+        Assert.Equal(RESP_OK_NODATA, h.Transfer(resourceId, GpuHarness.Rect(0, 0, 64, 64), 0).Type);
     }
 
     private static (PngImage Shot, (int X, int Y) Origin) Screenshot(WestonCompositor weston, WaylandDisplay display)
@@ -101,7 +106,7 @@ public sealed class WestonDisplayTests
         return (shot, origin);
     }
 
-    private static (byte R, byte G, byte B) Rgb(PngImage shot, (int X, int Y) origin, int x, int y)
+    internal static (byte R, byte G, byte B) Rgb(PngImage shot, (int X, int Y) origin, int x, int y)
     {
         var pixel = shot.GetPixel(origin.X + x, origin.Y + y);
         return (pixel.R, pixel.G, pixel.B);

@@ -5,89 +5,124 @@ using MiniVmm.Wayland;
 namespace MiniVmm.Machine.Display;
 
 /// <summary>
-/// Shows scanout 0 as an xdg_toplevel on the host compositor. The GPU calls in on its device thread
-/// with its lock held; <see cref="ScanoutWindow.Present"/> only copies into a shm buffer and commits,
-/// so the guest never waits on the compositor.
+/// Shows each scanout as its own xdg_toplevel on the host compositor (<see cref="ScanoutView"/>): scanout 0's window
+/// opens at start-up, the others on their first frame. The GPU calls in on its device thread with its lock held;
+/// <see cref="ScanoutWindow.Present"/> only copies into a shm buffer and commits, so the guest never waits on the
+/// compositor (except once per extra head, while its window connects).
 /// </summary>
+/// <remarks>
+/// A window the compositor closes or fails only stops showing its own scanout; nothing else reacts (as with one head).
+/// </remarks>
 public sealed class WaylandDisplay : IDisplay
 {
-    private readonly ScanoutWindow _window;
+    private readonly ScanoutView[] _views;
     private readonly string _socketPath;
-    // Guarded by itself: the last frame's size, to present a black frame of that size on Disable, and the cursor.
-    private readonly Lock _sizeLock = new();
-    private (int Width, int Height) _lastSize;
+    // Guards the views and the cursor; the GPU already serialises its calls, this only orders them against Dispose.
+    private readonly Lock _lock = new();
     private CursorImage? _cursorImage;
-    private bool _cursorShown;
+    private (int ScanoutId, int X, int Y) _cursorPlace;
+    private int _cursorShownOn = -1; // the scanout whose window draws the cursor now, -1 for none
 
-    private WaylandDisplay(ScanoutWindow window, string socketPath)
+    private WaylandDisplay(string socketPath, TextWriter? log)
     {
-        _window = window;
         _socketPath = socketPath;
+        _views = new ScanoutView[VirtioGpuConstants.VIRTIO_GPU_MAX_SCANOUTS];
+        for (var id = 0; id < _views.Length; id++)
+            _views[id] = new ScanoutView(id, socketPath, log);
     }
 
-    /// <summary>Connects and maps the window; throws <see cref="WaylandException"/> with one line when unreachable.</summary>
-    public static WaylandDisplay Open(string socketPath, TextWriter? log = null) =>
-        new(new ScanoutWindow(new ScanoutWindowOptions { SocketPath = socketPath, Log = log }), socketPath);
+    /// <summary>Connects and maps scanout 0's window; throws <see cref="WaylandException"/> with one line when unreachable.</summary>
+    public static WaylandDisplay Open(string socketPath, TextWriter? log = null)
+    {
+        var display = new WaylandDisplay(socketPath, log);
+        display._views[0].Open();
+        return display;
+    }
 
     public string Description => $"window on {_socketPath}";
 
-    public ScanoutWindow Window => _window;
+    /// <summary>Scanout 0's window (open from the start).</summary>
+    public ScanoutWindow Window => _views[0].Window!;
+
+    /// <summary>The window of <paramref name="scanoutId"/>, or null before its first frame (or when it could not open).</summary>
+    public ScanoutWindow? WindowFor(int scanoutId)
+    {
+        lock (_lock)
+            return ViewOf(scanoutId)?.Window;
+    }
 
     public void Present(int scanoutId, ReadOnlySpan<byte> pixels, int width, int height, int strideBytes,
         VirtioGpuFormat format, VirtioGpuRect dirtyRect)
     {
-        if (scanoutId != 0)
-            return; // one window: scanout 0
-        lock (_sizeLock)
-            _lastSize = (width, height);
-        _window.Present(pixels, width, height, strideBytes, ToPixelFormat(format),
-            ((int)dirtyRect.X, (int)dirtyRect.Y, (int)dirtyRect.Width, (int)dirtyRect.Height));
+        lock (_lock)
+        {
+            if (ViewOf(scanoutId) is not { } view)
+                return;
+            var opened = view.Present(pixels, width, height, strideBytes, ToPixelFormat(format),
+                ((int)dirtyRect.X, (int)dirtyRect.Y, (int)dirtyRect.Width, (int)dirtyRect.Height));
+            // The guest may have put its cursor on this head before the head's first frame.
+            if (opened && _cursorPlace.ScanoutId == scanoutId)
+                PlaceCursorLocked(_cursorPlace);
+        }
     }
 
-    /// <summary>Unmapping the toplevel would close the window; a disabled scanout shows black instead.</summary>
     public void Disable(int scanoutId)
     {
-        (int width, int height) size;
-        lock (_sizeLock)
-            size = _lastSize;
-        if (scanoutId != 0 || size.width == 0)
-            return;
-        var black = new byte[size.width * size.height * 4];
-        _window.Present(black, size.width, size.height, size.width * 4, PixelFormat.Bgrx, (0, 0, size.width, size.height));
+        lock (_lock)
+            ViewOf(scanoutId)?.ShowBlack();
     }
 
     // The cursor position is the image's top-left corner (Linux sends the cursor plane's crtc_x/crtc_y); the hotspot
-    // would only matter if the host pointer drove the guest cursor, which this window does not do. A cursor on another
-    // scanout is hidden here; the image is kept so that a MOVE_CURSOR back to scanout 0 shows it again.
+    // would only matter if the host pointer drove the guest cursor, which these windows do not do. The cursor is drawn
+    // in its scanout's window only; the image is kept so that a MOVE_CURSOR to another scanout shows it there.
     public void UpdateCursor(int scanoutId, CursorImage? image, int x, int y)
     {
-        lock (_sizeLock)
+        lock (_lock)
+        {
             _cursorImage = image;
-        ShowCursor(scanoutId, image, x, y);
+            PlaceCursorLocked((scanoutId, x, y));
+        }
     }
 
     public void MoveCursor(int scanoutId, int x, int y)
     {
-        CursorImage? image;
-        bool shown;
-        lock (_sizeLock)
-            (image, shown) = (_cursorImage, _cursorShown);
-        if (scanoutId == 0 && shown)
-            _window.MoveCursor(x, y);
-        else
-            ShowCursor(scanoutId, image, x, y);
+        lock (_lock)
+        {
+            if (scanoutId == _cursorShownOn)
+            {
+                _cursorPlace = (scanoutId, x, y);
+                _views[scanoutId].Window!.MoveCursor(x, y);
+            }
+            else
+            {
+                PlaceCursorLocked((scanoutId, x, y));
+            }
+        }
     }
 
-    private void ShowCursor(int scanoutId, CursorImage? image, int x, int y)
+    /// <summary>Hides the cursor where it was drawn and draws it in the window of <paramref name="place"/>'s scanout, if open.</summary>
+    private void PlaceCursorLocked((int ScanoutId, int X, int Y) place)
     {
-        var show = scanoutId == 0 && image is not null;
-        lock (_sizeLock)
-            _cursorShown = show;
-        if (show)
-            _window.ShowCursor(image!.Bgra, image.Width, image.Height, x, y);
+        _cursorPlace = place;
+        var target = ViewOf(place.ScanoutId)?.Window;
+        if (_cursorShownOn >= 0 && _cursorShownOn != place.ScanoutId)
+            _views[_cursorShownOn].Window!.HideCursor();
+        _cursorShownOn = -1;
+        if (target is null)
+            return;
+        if (_cursorImage is { } image)
+        {
+            target.ShowCursor(image.Bgra, image.Width, image.Height, place.X, place.Y);
+            _cursorShownOn = place.ScanoutId;
+        }
         else
-            _window.HideCursor();
+        {
+            target.HideCursor();
+        }
     }
+
+    /// <summary>The view of a scanout id the GPU passed on (it checks them; this keeps a bad one harmless).</summary>
+    private ScanoutView? ViewOf(int scanoutId) => (uint)scanoutId < (uint)_views.Length ? _views[scanoutId] : null;
 
     public static PixelFormat ToPixelFormat(VirtioGpuFormat format) => format switch
     {
@@ -102,5 +137,12 @@ public sealed class WaylandDisplay : IDisplay
         _ => throw new ArgumentOutOfRangeException(nameof(format), format, "the GPU accepted a format it does not list"),
     };
 
-    public void Dispose() => _window.Dispose();
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            foreach (var view in _views)
+                view.Dispose();
+        }
+    }
 }
