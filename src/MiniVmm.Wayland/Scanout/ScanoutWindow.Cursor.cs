@@ -33,6 +33,16 @@ public sealed partial class ScanoutWindow
         }
     }
 
+    /// <summary>Cursor buffers (each with its memfd) not yet freed: the shown one and replaced ones awaiting release.</summary>
+    internal int CursorBufferCount
+    {
+        get
+        {
+            lock (_lock)
+                return _cursorBuffers.Count;
+        }
+    }
+
     /// <summary>
     /// Shows <paramref name="argb"/> (premultiplied ARGB8888, tightly packed, as virtio-gpu cursors are) with its
     /// top-left corner at (<paramref name="x"/>, <paramref name="y"/>) of the scanout. False when the window no
