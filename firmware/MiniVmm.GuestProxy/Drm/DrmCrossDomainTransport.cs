@@ -42,8 +42,10 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
         parameters[2] = new() { Param = VirtGpuDrm.ParamPollRingsMask, Value = 1UL << 1 };
         var init = new DrmVirtGpuContextInit { NumParams = 3, CtxSetParams = (ulong)parameters };
         Ioctl(VirtGpuDrm.ContextInit, &init, "CONTEXT_INIT(capset 5)");
-        var (queryRes, _) = CreateRing();
-        var (channelRes, channelRing) = CreateRing();
+        // The query ring is only written for GET_IMAGE_REQUIREMENTS, which the proxy never asks: it needs no mapping
+        // (a mapping made and dropped here would stay in the process for good).
+        var (queryRes, _) = CreateRing(map: false);
+        var (channelRes, channelRing) = CreateRing(map: true);
         _channelRing = (byte*)channelRing;
         Execute(CrossDomainWire.Init(queryRes, channelRes, _channelType), ring: 0);
     }
@@ -119,13 +121,15 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
         _drm.Dispose(); // closing the DRM file destroys the context and its blobs
     }
 
-    private (uint ResHandle, nint Mapping) CreateRing()
+    private (uint ResHandle, nint Mapping) CreateRing(bool map)
     {
         var blob = new DrmVirtGpuResourceCreateBlob { BlobMem = VirtGpuDrm.BlobMemGuest, BlobFlags = VirtGpuDrm.BlobFlagMappable, Size = RingSize };
         Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, "ring RESOURCE_CREATE_BLOB");
-        var map = new DrmVirtGpuMap { Handle = blob.BoHandle };
-        Ioctl(VirtGpuDrm.Map, &map, "MAP");
-        var mapping = _drm.Map(map.Offset, RingSize, out var error);
+        if (!map)
+            return (blob.ResHandle, 0);
+        var offset = new DrmVirtGpuMap { Handle = blob.BoHandle };
+        Ioctl(VirtGpuDrm.Map, &offset, "MAP");
+        var mapping = _drm.Map(offset.Offset, RingSize, out var error);
         if (mapping == null)
             throw new InvalidOperationException($"mmap of a ring: errno {-error}");
         return (blob.ResHandle, (nint)mapping);

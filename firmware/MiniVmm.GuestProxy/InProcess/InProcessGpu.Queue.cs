@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
@@ -75,15 +76,18 @@ internal sealed partial class InProcessGpu
     }
 
     /// <summary>The response header of a completed chain; its slot is free again afterwards.</summary>
-    public VirtioGpuCtrlHdr Finish(MockChain chain)
+    public VirtioGpuCtrlHdr Finish(MockChain chain) => Finish<VirtioGpuCtrlHdr>(chain);
+
+    /// <summary>The response of a completed chain (a header and what follows it); its slot is free again afterwards.</summary>
+    public T Finish<T>(MockChain chain) where T : unmanaged
     {
-        var header = MemoryMarshal.Read<VirtioGpuCtrlHdr>(_control.ReadBytes(chain.BufferAddresses[^1], 24));
+        var response = MemoryMarshal.Read<T>(_control.ReadBytes(chain.BufferAddresses[^1], Unsafe.SizeOf<T>()));
         lock (_lock)
         {
             if (_slots.Remove(chain.Head, out var slot))
                 _freeSlots.Push(slot);
         }
-        return header;
+        return response;
     }
 
     /// <summary>Whether the device has put <paramref name="chain"/> in the used ring (then <see cref="Finish"/> it).</summary>

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
@@ -53,6 +54,15 @@ internal sealed partial class InProcessGpu : IDisposable
         if (!WaitFor(chain, CommandTimeout))
             throw new TimeoutException("the device did not answer a control command");
         return Finish(chain);
+    }
+
+    /// <summary>As <see cref="Submit"/>, for a command whose response is more than a header.</summary>
+    public T Submit<T>(byte[] command) where T : unmanaged
+    {
+        var chain = Start(command, null, Unsafe.SizeOf<T>());
+        if (!WaitFor(chain, CommandTimeout))
+            throw new TimeoutException("the device did not answer a control command");
+        return Finish<T>(chain);
     }
 
     public void Dispose()
