@@ -59,8 +59,8 @@ internal sealed unsafe partial class FakeVirtioGpuDrm
             return -EINVAL;
         if (guest && host3d)
             return -EOPNOTSUPP; // HOST3D_GUEST: not modelled (the proxy never asks for it)
-        if (blob->CmdSize != 0)
-            return -EOPNOTSUPP; // a command submitted with the blob: not modelled either
+        if (blob->CmdSize != 0 || (blob->BlobFlags & BlobFlagCrossDevice) != 0)
+            return -EOPNOTSUPP; // a command submitted with the blob, or a UUID for other devices: not modelled either
         if (_hasVirgl)
             CreateContext();
         var size = (blob->Size + PageSize - 1) & ~(PageSize - 1); // both allocators round up to whole pages
