@@ -1,6 +1,8 @@
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.GuestProxy.Drm;
 using MiniVmm.GuestProxy.InProcess;
+using MiniVmm.GuestProxy.Tests.Drm;
 using MiniVmm.Wayland.Tests.Support;
 
 namespace MiniVmm.GuestProxy.Tests;
@@ -15,15 +17,19 @@ internal sealed class ProxyFixture : IDisposable
     private readonly List<string> _log = [];
     private readonly CompositorSockets _sockets;
     private readonly uint _channel;
+    private readonly bool _overDrm;
 
     /// <param name="shell">kiosk-shell for protocol checks; desktop-shell where a screenshot must show a window on
     /// the known background colour.</param>
     /// <param name="backend">X11 where a test needs a seat (keyboard, keymap).</param>
     /// <param name="named">Configure Weston as the only, named, socket (--wayland-socket PATH,name=weston: channel 16)
     /// and have the proxy INIT on that channel, instead of the unnamed socket on channel 1.</param>
+    /// <param name="overDrm">Give each client the guest's DRM transport over a model of the kernel driver
+    /// (<see cref="FakeVirtioGpuDrm"/>) instead of the in-process transport.</param>
     public ProxyFixture(string shell = "kiosk-shell.so", int width = 320, int height = 240,
-        WestonBackend backend = WestonBackend.Headless, bool named = false)
+        WestonBackend backend = WestonBackend.Headless, bool named = false, bool overDrm = false)
     {
+        _overDrm = overDrm;
         Weston = WestonCompositor.Start(width, height, shell, backend: backend);
         SocketPath = Path.Combine(Weston.RuntimeDirectory, "proxy-0");
         string[] sockets = [named ? $"{Weston.SocketPath},name=weston" : Weston.SocketPath];
@@ -35,6 +41,9 @@ internal sealed class ProxyFixture : IDisposable
 
     /// <summary>Every client's transport, in connection order (a test can look at its device's resources).</summary>
     public List<InProcessCrossDomainTransport> Transports { get; } = [];
+
+    /// <summary>With overDrm: every client's model of the DRM file, in connection order.</summary>
+    public List<FakeVirtioGpuDrm> DrmFiles { get; } = [];
 
     public WestonCompositor Weston { get; }
     public WaylandProxy Proxy { get; }
@@ -65,8 +74,15 @@ internal sealed class ProxyFixture : IDisposable
         Weston.Dispose();
     }
 
-    private InProcessCrossDomainTransport NewTransport()
+    private ICrossDomainTransport NewTransport()
     {
+        if (_overDrm)
+        {
+            var file = new FakeVirtioGpuDrm(_sockets);
+            lock (DrmFiles)
+                DrmFiles.Add(file);
+            return new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, _channel);
+        }
         var transport = new InProcessCrossDomainTransport(_sockets, _channel);
         lock (Transports)
             Transports.Add(transport);

@@ -49,11 +49,15 @@ public sealed class ShmThroughTheProxyTests
         Assert.DoesNotContain("closing it", chain.ProxyLog);
     }
 
-    [Fact]
-    public async Task WestonSimpleShmThroughTheProxyDrawsItsPattern()
+    /// <param name="overDrm">Through the guest's DRM transport over the model of the kernel driver (every pool a
+    /// HOST3D blob exported by PRIME), instead of the in-process transport.</param>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task WestonSimpleShmThroughTheProxyDrawsItsPattern(bool overDrm)
     {
         Assert.True(File.Exists(SimpleShm), "weston-simple-shm is missing: apt-get install -y weston");
-        using var chain = new ProxyFixture(shell: "desktop-shell.so", width: 640, height: 480);
+        using var chain = new ProxyFixture(shell: "desktop-shell.so", width: 640, height: 480, overDrm: overDrm);
         var start = new ProcessStartInfo(SimpleShm) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.Environment["XDG_RUNTIME_DIR"] = chain.Weston.RuntimeDirectory;
         start.Environment["WAYLAND_DISPLAY"] = chain.SocketPath;
@@ -77,11 +81,13 @@ public sealed class ShmThroughTheProxyTests
             Assert.True(client.WaitForExit(5000), "weston-simple-shm did not die");
         }
         var colourful = Colourful(shot);
-        SaveForTheReadme(shot, "weston-simple-shm-through-the-proxy.png");
+        if (!overDrm)
+            SaveForTheReadme(shot, "weston-simple-shm-through-the-proxy.png");
         var clientOutput = await output + await errors; // complete: the process is gone
         Assert.True(colourful > 1000, $"only {colourful} non-background pixels: weston-simple-shm's window is not showing\n{clientOutput}\n{chain.Log}");
         Assert.DoesNotContain("closing it", proxyLogWhileRunning);
         Assert.DoesNotContain("failed", proxyLogWhileRunning);
+        Assert.All(chain.DrmFiles, file => Assert.Empty(file.DeviceErrors));
     }
 
     /// <summary>Keeps Weston's screenshot under artifacts/screenshots (git-ignored); the README's picture comes from there.</summary>

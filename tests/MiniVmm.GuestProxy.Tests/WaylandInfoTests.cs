@@ -30,6 +30,25 @@ public sealed partial class WaylandInfoTests
     }
 
     /// <summary>
+    /// The same through the guest's DRM transport, its ioctls answered by a model of Linux's virtio_gpu driver over
+    /// the same device model: the transport's own flow (CONTEXT_INIT, ring blobs mapped through the DRM file,
+    /// EXECBUFFERs, fence events read from the file) must carry a real client end to end.
+    /// </summary>
+    [Fact]
+    public void WaylandInfoThroughTheProxyOverTheDrmTransportListsTheSameGlobalsAsNatively()
+    {
+        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
+        using var chain = new ProxyFixture(overDrm: true);
+        var nativeOutput = Run(chain.Weston.SocketPath, chain);
+        var native = Globals(nativeOutput);
+        Assert.True(native.Any(g => g.Name == "wl_compositor"), "no wl_compositor in wayland-info's output:\n" + nativeOutput);
+        var proxiedOutput = Run(chain.SocketPath, chain);
+        Assert.True(native.SequenceEqual(Globals(proxiedOutput)), $"native:\n{nativeOutput}\nthrough the proxy:\n{proxiedOutput}\n{chain.Log}");
+        var file = Assert.Single(chain.DrmFiles);
+        Assert.Empty(file.DeviceErrors);
+    }
+
+    /// <summary>
     /// A seated Weston: wayland-info binds wl_keyboard (so Weston sends it the keymap fd) and prints the seat's name,
     /// capabilities and repeat info; through the proxy it must print the same as natively.
     /// </summary>

@@ -1,43 +1,55 @@
 using MiniVmm.Wayland;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
 
 namespace MiniVmm.GuestProxy.Drm;
 
 /// <summary>
 /// The guest transport: the virtio_gpu DRM device (/dev/dri/card0), the flow of reference §3. CONTEXT_INIT with
-/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs mapped into this process; INIT,
-/// SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any thread); a fence event read from the DRM fd means the channel ring holds
-/// a message. UNTESTED: guest user space cannot run on the build host, so this stays thin, and the in-process
-/// transport (same <see cref="CrossDomainWire"/> bytes) carries the tests. One instance per client, like a context.
+/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs, the channel one mapped into this
+/// process; INIT, SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any thread); a fence
+/// event read from the DRM fd means the channel ring holds a message. One instance per client, like a context.
+/// Never run against a real kernel (guest user space cannot run on the build host): its system calls go through
+/// <see cref="IDrmFile"/>, and the tests run all of this code over a model of Linux 6.1's virtio_gpu driver on
+/// MiniVmm's device model (FakeVirtioGpuDrm), alone and under the whole proxy with real Wayland clients.
 /// </summary>
-public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri/card0", uint channelType = Gpu.CrossDomain.CrossDomainConstants.ChannelTypeWayland)
-    : ICrossDomainTransport
+public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
 {
     private const int RingSize = 4096;
-    private Fd? _drm;
+    private readonly IDrmFile _drm;
+    private readonly string _devicePath;
+    private readonly uint _channelType;
     private byte* _channelRing;
     private bool _pollOutstanding;
 
+    public DrmCrossDomainTransport(string devicePath = "/dev/dri/card0", uint channelType = Gpu.CrossDomain.CrossDomainConstants.ChannelTypeWayland)
+        : this(new LinuxDrmFile(), devicePath, channelType)
+    {
+    }
+
+    /// <summary>Over another <see cref="IDrmFile"/>: tests give a model of the kernel driver.</summary>
+    internal DrmCrossDomainTransport(IDrmFile drm, string devicePath, uint channelType)
+    {
+        _drm = drm;
+        _devicePath = devicePath;
+        _channelType = channelType;
+    }
+
     public void Connect()
     {
-        var path = System.Text.Encoding.UTF8.GetBytes(devicePath + "\0");
-        int fd;
-        fixed (byte* p = path)
-            fd = open(p, O_RDWR | O_CLOEXEC);
-        if (fd < 0)
-            throw new InvalidOperationException($"open {devicePath}: errno {errno}");
-        _drm = new Fd(fd);
+        var opened = _drm.Open(_devicePath);
+        if (opened < 0)
+            throw new InvalidOperationException($"open {_devicePath}: errno {-opened}");
         var parameters = stackalloc DrmVirtGpuContextSetParam[3];
         parameters[0] = new() { Param = VirtGpuDrm.ParamCapsetId, Value = Gpu.CrossDomain.CrossDomainConstants.CapsetId };
         parameters[1] = new() { Param = VirtGpuDrm.ParamNumRings, Value = 2 };
         parameters[2] = new() { Param = VirtGpuDrm.ParamPollRingsMask, Value = 1UL << 1 };
         var init = new DrmVirtGpuContextInit { NumParams = 3, CtxSetParams = (ulong)parameters };
         Ioctl(VirtGpuDrm.ContextInit, &init, "CONTEXT_INIT(capset 5)");
-        var (queryRes, _) = CreateRing();
-        var (channelRes, channelRing) = CreateRing();
+        // The query ring is only written for GET_IMAGE_REQUIREMENTS, which the proxy never asks: it needs no mapping
+        // (a mapping made and dropped here would stay in the process for good).
+        var (queryRes, _) = CreateRing(map: false);
+        var (channelRes, channelRing) = CreateRing(map: true);
         _channelRing = (byte*)channelRing;
-        Execute(CrossDomainWire.Init(queryRes, channelRes, channelType), ring: 0);
+        Execute(CrossDomainWire.Init(queryRes, channelRes, _channelType), ring: 0);
     }
 
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
@@ -53,11 +65,10 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
             Execute(CrossDomainWire.Poll(), ring: 1);
             _pollOutstanding = true;
         }
-        var waiter = new pollfd { fd = _drm!.Value, events = POLLIN };
-        if (poll(&waiter, 1, (int)timeout.TotalMilliseconds) <= 0)
+        if (_drm.WaitForEvent((int)timeout.TotalMilliseconds) <= 0)
             return null;
         var events = stackalloc byte[64];
-        var length = (long)read(_drm.Value, events, 64);
+        var length = _drm.Read(events, 64);
         // drm_event {u32 type; u32 length}: only fence events on ring 1 are enabled, so one means "message ready".
         if (length < 8 || *(uint*)events != VirtGpuDrm.EventFenceSignaled)
             throw new InvalidOperationException("unexpected DRM event");
@@ -108,19 +119,21 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
     public void Dispose()
     {
         if (_channelRing != null)
-            _ = munmap(_channelRing, RingSize); // nothing to do about a failure at teardown
-        _drm?.Dispose(); // closing the DRM file destroys the context and its blobs
+            _drm.Unmap(_channelRing, RingSize);
+        _drm.Dispose(); // closing the DRM file destroys the context and its blobs
     }
 
-    private (uint ResHandle, nint Mapping) CreateRing()
+    private (uint ResHandle, nint Mapping) CreateRing(bool map)
     {
         var blob = new DrmVirtGpuResourceCreateBlob { BlobMem = VirtGpuDrm.BlobMemGuest, BlobFlags = VirtGpuDrm.BlobFlagMappable, Size = RingSize };
         Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, "ring RESOURCE_CREATE_BLOB");
-        var map = new DrmVirtGpuMap { Handle = blob.BoHandle };
-        Ioctl(VirtGpuDrm.Map, &map, "MAP");
-        var mapping = mmap(null, RingSize, PROT_READ | PROT_WRITE, MAP_SHARED, _drm!.Value, (long)map.Offset);
-        if (mapping == (void*)-1)
-            throw new InvalidOperationException($"mmap of a ring: errno {errno}");
+        if (!map)
+            return (blob.ResHandle, 0);
+        var offset = new DrmVirtGpuMap { Handle = blob.BoHandle };
+        Ioctl(VirtGpuDrm.Map, &offset, "MAP");
+        var mapping = _drm.Map(offset.Offset, RingSize, out var error);
+        if (mapping == null)
+            throw new InvalidOperationException($"mmap of a ring: errno {-error}");
         return (blob.ResHandle, (nint)mapping);
     }
 
@@ -135,11 +148,8 @@ public sealed unsafe class DrmCrossDomainTransport(string devicePath = "/dev/dri
 
     private void Ioctl(ulong request, void* argument, string what)
     {
-        int result;
-        do
-            result = ioctl(_drm!.Value, (int)request, argument);
-        while (result < 0 && errno == EINTR);
+        var result = _drm.Ioctl(request, argument);
         if (result < 0)
-            throw new InvalidOperationException($"{what}: errno {errno}");
+            throw new InvalidOperationException($"{what}: errno {-result}");
     }
 }

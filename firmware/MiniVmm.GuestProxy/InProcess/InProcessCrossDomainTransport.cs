@@ -1,67 +1,45 @@
-using System.Diagnostics;
 using MiniVmm.Gpu;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.TestSupport;
-using MiniVmm.Virtio;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.InProcess;
 
 /// <summary>
-/// A cross-domain context on MiniVmm's own device model, driven the way the Linux virtio_gpu driver drives it: a
-/// <see cref="VirtioGpuDevice"/> over <see cref="MockSplitQueue"/> queues in a private <see cref="GuestMemory"/>.
-/// Each client gets its own device (one context each), so clients never share queue state. Host runs and tests
-/// use it; in a guest the DRM transport replaces it.
+/// A cross-domain context on MiniVmm's own device model (<see cref="InProcessGpu"/>), driven the way the Linux
+/// virtio_gpu driver drives it. Each client gets its own device (one context each), so clients never share queue
+/// state. Host runs and tests use it; in a guest the DRM transport replaces it.
 /// </summary>
 /// <param name="sockets">The compositors the device model reaches, by channel (as MiniVmm's --wayland-socket gives them).</param>
 /// <param name="channelType">The channel INIT asks for: 1 the unnamed socket, 16+ a named one.</param>
-public sealed partial class InProcessCrossDomainTransport(CompositorSockets sockets, uint channelType, Action<string>? log = null) : ICrossDomainTransport
+public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uint channelType, Action<string>? log = null) : ICrossDomainTransport
 {
     private const uint ContextId = 1, QueryRingId = 1, ChannelRingId = 2;
-    private const ulong MemorySize = 16 << 20, RingPages = 8 << 20, RegionSize = 64 << 20, PageSize = 4096;
-    private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
+    private const ulong PageSize = 4096;
 
-    private readonly Lock _lock = new();
     private readonly Lock _mapLock = new();
-    private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
-    private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
-    private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
-    private readonly InProcessRegion _region = new(RegionSize);
-    // The device's loop for compositor sockets and pipes, given so Dispose can end it: left to the device, its
-    // thread, epoll fd, eventfd and the pipes still watched would outlive every client.
-    private readonly EventLoop _events = new("proxy-xdomain");
-    private GuestMemory? _memory;
-    private MockSplitQueue? _control;
-    private VirtioGpuDevice? _device;
+    private InProcessGpu? _gpu;
     private ulong _channelRing;
     private ulong _nextFence;
     private MockChain? _poll; // the outstanding POLL, if any
     private int _nextResource = 100;
 
     /// <summary>Resources the device holds for this client (its two rings and the live blobs), for tests and diagnostics.</summary>
-    public int ResourceCount => _device?.Backend.ResourceCount ?? 0;
+    public int ResourceCount => _gpu?.Device.Backend.ResourceCount ?? 0;
 
     public void Connect()
     {
-        _memory = GuestMemory.CreateFlat(MemorySize);
-        _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
-        CreateSlots();
-        var cursor = new MockSplitQueue(_memory, 16, 6 << 20, RingPages);
-        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
-        _device = new VirtioGpuDevice(options, tracer: log, region: _region, events: _events);
-        var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
-        _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
-
+        _gpu = new InProcessGpu(sockets, log);
         var create = new VirtioGpuCtxCreate { Hdr = Hdr(VirtioGpuCtrlType.CMD_CTX_CREATE), Nlen = 5, ContextInit = VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN };
         "proxy"u8.CopyTo(create.DebugName);
         Check(Submit(CrossDomainWire.Bytes(create)), "CTX_CREATE(capset 5)");
-        CreateRing(QueryRingId, RingPages);
-        _channelRing = RingPages + 4096;
+        CreateRing(QueryRingId, InProcessGpu.GuestPagesStart);
+        _channelRing = InProcessGpu.GuestPagesStart + PageSize;
         CreateRing(ChannelRingId, _channelRing);
         Submit3D(CrossDomainWire.Init(QueryRingId, ChannelRingId, channelType), "INIT");
     }
-
     public void Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers) =>
         Submit3D(CrossDomainWire.Send(data, identifiers), "SEND");
 
@@ -72,20 +50,20 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
     {
         if (_poll is null)
         {
-            var command = new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = CrossDomainPollSize };
+            var command = new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = CrossDomainPoll.Size };
             command.Hdr.Flags = VirtioGpuConstants.VIRTIO_GPU_FLAG_FENCE | VirtioGpuConstants.VIRTIO_GPU_FLAG_INFO_RING_IDX;
             command.Hdr.FenceId = ++_nextFence;
             command.Hdr.RingIdx = 1; // the channel ring's timeline: the host holds this fence until it writes a message
-            _poll = Start(CrossDomainWire.Bytes(command), CrossDomainWire.Poll(), 24);
+            _poll = _gpu!.Start(CrossDomainWire.Bytes(command), CrossDomainWire.Poll(), 24);
         }
-        if (!WaitFor(_poll, timeout))
+        if (!_gpu!.WaitFor(_poll, timeout))
             return null;
-        var response = Finish(_poll);
+        var response = _gpu.Finish(_poll);
         _poll = null;
         if (response.Type != (uint)VirtioGpuCtrlType.RESP_OK_NODATA)
             throw new InvalidOperationException($"POLL failed: 0x{response.Type:x}");
         var ring = new byte[4096];
-        _memory!.Read(new GuestAddress(_channelRing), ring);
+        _gpu.Memory.Read(new GuestAddress(_channelRing), ring);
         return CrossDomainWire.ParseRing(ring);
     }
 
@@ -135,7 +113,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
             var map = Submit(CrossDomainWire.Bytes(new VirtioGpuResourceMapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB), ResourceId = id }), 32);
             if (map.Type != (uint)VirtioGpuCtrlType.RESP_OK_MAP_INFO)
                 throw new InvalidOperationException($"RESOURCE_MAP_BLOB of blob_id {blobId} failed: 0x{map.Type:x}");
-            using var memfd = _region.TakeLastMapped();
+            using var memfd = _gpu!.Region.TakeLastMapped();
             Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnmapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB), ResourceId = id })), "UNMAP_BLOB");
             var fd = new Fd((int)memfd.DangerousGetHandle());
             memfd.SetHandleAsInvalid(); // ownership moves to the Fd
@@ -145,11 +123,7 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
 
     public void Dispose()
     {
-        // Reset returns waiting POLLs and closes the compositor connection; then the guest memory can go.
-        _device?.Reset();
-        _events.Dispose();
-        _memory?.Dispose();
-        _region.Dispose();
+        _gpu?.Dispose();
     }
 
     private void CreateRing(uint id, ulong address)
@@ -181,19 +155,5 @@ public sealed partial class InProcessCrossDomainTransport(CompositorSockets sock
             throw new InvalidOperationException($"{what} failed: response 0x{response.Type:x}");
     }
 
-    /// <summary>A command the device answers at once (no fence): queue, kick, wait (bounded), read the header.</summary>
-    private VirtioGpuCtrlHdr Submit(byte[] command, int responseSize = 24, byte[]? extra = null)
-    {
-        var chain = Start(command, extra, responseSize);
-        if (!WaitFor(chain, CommandTimeout))
-            throw new TimeoutException("the device did not answer a control command");
-        return Finish(chain);
-    }
-
-    private sealed class NoInterrupt : IVirtioInterrupt
-    {
-        public void SignalQueue(int queueIndex) { } // the transport polls the used ring instead
-        public void SignalConfigChange() { }
-        public void SignalNeedsReset(string reason) => throw new InvalidOperationException("device needs reset: " + reason);
-    }
+    private VirtioGpuCtrlHdr Submit(byte[] command, int responseSize = 24, byte[]? extra = null) => _gpu!.Submit(command, responseSize, extra);
 }

@@ -1,6 +1,6 @@
 using System.Diagnostics;
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.TestSupport;
@@ -13,9 +13,8 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// chain may start on the head of one still in flight: a POLL can wait while hundreds of WRITEs pass and wrap the
 /// 256 descriptors, and a WRITE on its head would have its completion taken for the POLL's.
 /// </summary>
-public sealed partial class InProcessCrossDomainTransport
+internal sealed partial class InProcessGpu
 {
-    private const uint CrossDomainPollSize = CrossDomainPoll.Size;
     // A slot holds the largest chain: a SEND's 32-byte SUBMIT_3D header, its ~4.5 KiB stream, and a response.
     private const int SlotSize = 8192, SlotCount = 64;
     private readonly Stack<ulong> _freeSlots = new(); // guarded by _lock
@@ -29,12 +28,13 @@ public sealed partial class InProcessCrossDomainTransport
     /// </summary>
     private void CreateSlots()
     {
-        _skipSlot = _control!.Allocate(16).Value;
+        _skipSlot = _control.Allocate(16).Value;
         for (var i = 0; i < SlotCount; i++)
             _freeSlots.Push(_control.Allocate(SlotSize).Value);
     }
 
-    private MockChain Start(byte[] command, byte[]? extra, int responseSize)
+    /// <summary>Queues a chain (command, optional payload, writable response) and kicks the device.</summary>
+    public MockChain Start(byte[] command, byte[]? extra, int responseSize)
     {
         lock (_lock)
         {
@@ -54,14 +54,14 @@ public sealed partial class InProcessCrossDomainTransport
             {
                 // An unpublished one-descriptor chain moves the queue's cursor past the busy head. The device read
                 // that chain's descriptors when it took it, so overwriting the slot changes nothing for it.
-                _control!.WriteChain(MockBuffer.Raw(_skipSlot, 1, writable: false));
+                _control.WriteChain(MockBuffer.Raw(_skipSlot, 1, writable: false));
                 _nextHead = (ushort)((_nextHead + 1) % _control.Size);
             }
-            var chain = _control!.AddChain([.. buffers]);
+            var chain = _control.AddChain([.. buffers]);
             _nextHead = (ushort)((chain.Head + buffers.Count) % _control.Size);
             _inFlight.Add(chain.Head);
             _slots[chain.Head] = slot;
-            _device!.QueueNotify(VirtioGpuConstants.ControlQueue);
+            _device.QueueNotify(VirtioGpuConstants.ControlQueue);
             return chain;
         }
     }
@@ -69,42 +69,50 @@ public sealed partial class InProcessCrossDomainTransport
     /// <summary>Writes <paramref name="bytes"/> at <paramref name="at"/> and moves past them (16-byte aligned).</summary>
     private MockBuffer Place(ref ulong at, byte[] bytes)
     {
-        _memory!.Write(new GuestAddress(at), bytes);
+        _memory.Write(new GuestAddress(at), bytes);
         var buffer = MockBuffer.Raw(at, (uint)bytes.Length, writable: false);
         at += ((ulong)bytes.Length + 15) & ~15UL;
         return buffer;
     }
 
     /// <summary>The response header of a completed chain; its slot is free again afterwards.</summary>
-    private VirtioGpuCtrlHdr Finish(MockChain chain)
+    public VirtioGpuCtrlHdr Finish(MockChain chain) => Finish<VirtioGpuCtrlHdr>(chain);
+
+    /// <summary>The response of a completed chain (a header and what follows it); its slot is free again afterwards.</summary>
+    public T Finish<T>(MockChain chain) where T : unmanaged
     {
-        var header = MemoryMarshal.Read<VirtioGpuCtrlHdr>(_control!.ReadBytes(chain.BufferAddresses[^1], 24));
+        var response = MemoryMarshal.Read<T>(_control.ReadBytes(chain.BufferAddresses[^1], Unsafe.SizeOf<T>()));
         lock (_lock)
         {
             if (_slots.Remove(chain.Head, out var slot))
                 _freeSlots.Push(slot);
         }
-        return header;
+        return response;
     }
 
-    private bool WaitFor(MockChain chain, TimeSpan timeout)
+    /// <summary>Whether the device has put <paramref name="chain"/> in the used ring (then <see cref="Finish"/> it).</summary>
+    public bool IsComplete(MockChain chain)
+    {
+        lock (_lock)
+        {
+            foreach (var used in _control.TakeUsed())
+                _completed.Add((ushort)used.Id);
+            if (!_completed.Remove(chain.Head))
+                return false;
+            _inFlight.Remove(chain.Head);
+            return true;
+        }
+    }
+
+    public bool WaitFor(MockChain chain, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();
-        while (true)
+        while (!IsComplete(chain))
         {
-            lock (_lock)
-            {
-                foreach (var used in _control!.TakeUsed())
-                    _completed.Add((ushort)used.Id);
-                if (_completed.Remove(chain.Head))
-                {
-                    _inFlight.Remove(chain.Head);
-                    return true;
-                }
-            }
             if (clock.Elapsed > timeout)
                 return false;
             Thread.Sleep(1); // the device completes held fences on its own thread; 1 ms keeps a relay responsive
         }
+        return true;
     }
 }
