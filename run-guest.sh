@@ -5,7 +5,8 @@
 #   ./run-guest.sh --debian                the stock Debian 6.1 kernel with its module chain
 #   ./run-guest.sh --wayland               the small kernel + the wayland initramfs: /init starts
 #       the guest Wayland proxy (minivmm.wayland=1), MiniVmm gets --display wayland and, unless
-#       given, --gpu blob=on,contexts=on,hostmem=256M, so guest clients reach the host compositor.
+#       given, --gpu blob=on,contexts=on,hostmem=1G, so guest clients reach the host compositor (Linux
+#       keeps every mappable host blob, hence every wl_shm pool the proxy makes, mapped in that BAR).
 #       Needs hardware KVM (vmx/svm) to get that far: on kvm_pvm hosts guest user space cannot
 #       make system calls, so the boot stops at /init with MiniVmm's diagnosis.
 # Builds what is missing first: the NativeAOT binary (make publish) and the images it boots.
@@ -28,7 +29,7 @@ while (($#)); do
 	--display=*) display="${1#*=}"; shift ;;
 	--append | -a) append="$2"; shift 2 ;;
 	--append=*) append="${1#*=}"; shift ;;
-	-h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exec out/minivmm run --help 2>/dev/null || exit 0 ;;
+	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exec out/minivmm run --help 2>/dev/null || exit 0 ;;
 	*) args+=("$1"); shift ;;
 	esac
 done
@@ -37,7 +38,7 @@ if ((wayland)); then
 	[[ "$image" == debian ]] && { echo "run-guest.sh: --wayland boots the small kernel, not --debian" >&2; exit 2; }
 	[[ -n "$initrd" ]] || { images/build.sh wayland >/dev/null; initrd="$(images/paths.sh wayland-initramfs)"; }
 	append="${append:+$append }minivmm.wayland=1"
-	gpu="${gpu:-blob=on,contexts=on,hostmem=256M}"
+	gpu="${gpu:-blob=on,contexts=on,hostmem=1G}"
 	display="${display:-wayland}"
 fi
 [[ -n "$gpu" ]] && args+=(--gpu "$gpu")
