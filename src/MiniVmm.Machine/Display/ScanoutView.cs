@@ -22,7 +22,13 @@ internal sealed class ScanoutView(int scanoutId, string socketPath, TextWriter? 
     /// <summary>Connects and maps the window now; throws <see cref="WaylandException"/> with one line when unreachable.</summary>
     public void Open()
     {
-        Window ??= new ScanoutWindow(new ScanoutWindowOptions { SocketPath = socketPath, Title = TitleFor(scanoutId), Log = log });
+        Window ??= new ScanoutWindow(new ScanoutWindowOptions
+        {
+            SocketPath = socketPath,
+            Title = TitleFor(scanoutId),
+            Log = log,
+            LogPrefix = scanoutId == 0 ? "wayland: " : $"wayland: scanout {scanoutId}: ",
+        });
     }
 
     /// <summary>Shows a frame, opening the window first if needed; true when this call opened it.</summary>

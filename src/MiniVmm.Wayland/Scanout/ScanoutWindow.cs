@@ -153,7 +153,7 @@ public sealed partial class ScanoutWindow : IDisposable
         NotifyStateChange();
     }
 
-    private void Log(string message) => _options.Log?.WriteLine("wayland: " + message);
+    private void Log(string message) => _options.Log?.WriteLine(_options.LogPrefix + message);
 
     /// <summary>Moves to a final state once; the reason is logged unless the owner asked for it (Dispose).</summary>
     private void SetStateLocked(ScanoutWindowState state, string reason)

@@ -19,8 +19,11 @@ public sealed class ScanoutWindowOptions
     /// <summary>Bounds each setup roundtrip with the compositor.</summary>
     public TimeSpan SetupTimeout { get; init; } = TimeSpan.FromSeconds(5);
 
-    /// <summary>One line per notable event ("wayland: ..."): errors, disconnection, close requests.</summary>
+    /// <summary>One line per notable event (<see cref="LogPrefix"/> first): errors, disconnection, close requests.</summary>
     public TextWriter? Log { get; init; }
+
+    /// <summary>Starts every <see cref="Log"/> line: says which window speaks when there are several.</summary>
+    public string LogPrefix { get; init; } = "wayland: ";
 
     /// <summary>Every Wayland message, both directions (the --trace wayland output).</summary>
     public TextWriter? Trace { get; init; }

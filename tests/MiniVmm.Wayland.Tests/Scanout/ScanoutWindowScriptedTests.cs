@@ -82,12 +82,13 @@ public sealed class ScanoutWindowScriptedTests
     {
         using var fake = new FakeCompositor();
         var log = new StringWriter();
-        using var window = new ScanoutWindow(new() { SocketPath = fake.SocketPath, Log = TextWriter.Synchronized(log) });
+        using var window = new ScanoutWindow(new() { SocketPath = fake.SocketPath, Log = TextWriter.Synchronized(log), LogPrefix = "wayland: scanout 3: " });
 
         fake.Send(w => XdgToplevel.EmitClose(w, fake.IdOf("xdg_toplevel")));
 
         Assert.True(SpinWait.SpinUntil(() => window.State == ScanoutWindowState.Closed, Timeout));
         Assert.True(fake.WaitFor(r => r.StartsWith("wl_surface@", StringComparison.Ordinal) && r.EndsWith(".destroy()", StringComparison.Ordinal)));
+        Assert.StartsWith("wayland: scanout 3: ", log.ToString(), StringComparison.Ordinal); // which head's window it was
         Assert.Contains("xdg_toplevel.close", log.ToString());
         Assert.False(window.Present(new byte[16], 2, 2, 8, PixelFormat.Bgrx, (0, 0, 2, 2)));
     }
