@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Memory;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using MiniVmm.Wayland.Tests.Support;
@@ -112,7 +113,7 @@ internal static unsafe class CrossDomainBench
         return 0;
     }
 
-    private static double FrameLoop(MiniClient client, MappedFd pool, byte[] pattern, int frames)
+    private static double FrameLoop(MiniClient client, MappedMemfd pool, byte[] pattern, int frames)
     {
         long start = Stopwatch.GetTimestamp();
         for (int i = 0; i < frames; i++)

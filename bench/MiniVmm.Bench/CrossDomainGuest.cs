@@ -80,7 +80,7 @@ internal sealed class CrossDomainGuest : IDisposable
 
     /// <summary>CREATE_BLOB(HOST3D, mappable|shareable) of <paramref name="size"/> bytes, MAP_BLOB at offset 0: the
     /// guest's mapping of the blob (here the bench maps the same memfd, as KVM maps it into the guest).</summary>
-    public MappedFd CreateMappedHostBlob(uint resourceId, ulong size)
+    public MappedMemfd CreateMappedHostBlob(uint resourceId, ulong size)
     {
         Run(new VirtioGpuResourceCreateBlob
         {
@@ -248,7 +248,7 @@ internal sealed class CrossDomainGuest : IDisposable
 /// put the same memfd pages into a memory slot, so guest stores land in the blob with no copy).</summary>
 internal sealed class GuestViewRegion(ulong size) : IHostVisibleRegion, IDisposable
 {
-    private readonly Dictionary<ulong, MappedFd> _maps = [];
+    private readonly Dictionary<ulong, MappedMemfd> _maps = [];
 
     public ulong Size { get; } = size;
 
@@ -266,7 +266,7 @@ internal sealed class GuestViewRegion(ulong size) : IHostVisibleRegion, IDisposa
     }
 
     /// <summary>The mapping at <paramref name="offset"/>; the caller now owns it.</summary>
-    public MappedFd Take(ulong offset)
+    public MappedMemfd Take(ulong offset)
     {
         if (!_maps.Remove(offset, out var map))
             throw new InvalidOperationException($"nothing mapped at 0x{offset:x}");

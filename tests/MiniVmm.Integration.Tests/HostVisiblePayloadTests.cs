@@ -9,6 +9,7 @@ using MiniVmm.Gpu.Backend;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Kvm;
 using MiniVmm.Machine.Gpu;
+using MiniVmm.Memory;
 using MiniVmm.Pci;
 using MiniVmm.Virtio.Transport;
 
@@ -24,7 +25,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
     private const ulong Bar = 0x10_0000_0000;
     private readonly KvmSystem _kvm = KvmSystem.Open();
     private readonly KvmVm _vm;
-    private readonly List<HostBlobMemory> _blobs = [];
+    private readonly List<MappedMemfd> _blobs = [];
 
     public HostVisiblePayloadTests() => _vm = _kvm.CreateVm();
 
@@ -36,9 +37,9 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         _kvm.Dispose();
     }
 
-    private HostBlobMemory Blob(ulong size)
+    private MappedMemfd Blob(ulong size)
     {
-        var blob = HostBlobMemory.TryCreate("test-blob", size, out string? error) ?? throw new InvalidOperationException(error);
+        var blob = MappedMemfd.TryCreate("test-blob", size, out string? error) ?? throw new InvalidOperationException(error);
         _blobs.Add(blob);
         return blob;
     }

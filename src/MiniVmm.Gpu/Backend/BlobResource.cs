@@ -8,7 +8,7 @@ namespace MiniVmm.Gpu.Backend;
 /// </summary>
 internal sealed class BlobResource
 {
-    public BlobResource(uint id, uint blobMem, uint flags, ulong blobId, ulong size, HostBlobMemory? host,
+    public BlobResource(uint id, uint blobMem, uint flags, ulong blobId, ulong size, MappedMemfd? host,
         BackingStore? guest, GuestMemory? guestMemory)
     {
         Id = id;
@@ -26,7 +26,7 @@ internal sealed class BlobResource
     public uint Flags { get; }
     public ulong BlobId { get; }
     public ulong Size { get; }
-    public HostBlobMemory? Host { get; }
+    public MappedMemfd? Host { get; }
     public BackingStore? Guest { get; }
 
     /// <summary>The memory <see cref="Guest"/> lives in, kept so a flush (which carries no memory) can read it.</summary>

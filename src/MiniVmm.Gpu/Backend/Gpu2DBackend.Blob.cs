@@ -92,21 +92,21 @@ public sealed partial class Gpu2DBackend
             if ((long)size > _options.MaxHostMemoryBytes - _hostBytes)
                 return GpuResponse.ErrOutOfMemory($"{size} bytes would pass the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)");
             // A cross-domain blob_id may name a compositor fd (a RECEIVE identifier): those pages, not fresh ones.
-            HostBlobMemory? host;
+            MappedMemfd? host;
             string? error = null;
             if (compositorFd is not null)
             {
-                host = HostBlobMemory.TryWrap(compositorFd, size, out error);
+                host = MappedMemfd.TryWrap(compositorFd, size, out error);
                 compositorFd = null; // TryWrap owns it now, and closes it on failure
             }
             else if (_contexts[ctxId].CrossDomain is { } crossDomain && crossDomain.TryTakeRegistered(blobId, size, out var fd, out error))
             {
                 if (error is not null)
                     return GpuResponse.ErrInvalidParameter(error);
-                host = HostBlobMemory.TryWrap(fd!, size, out error);
+                host = MappedMemfd.TryWrap(fd!, size, out error);
             }
             else
-                host = HostBlobMemory.TryCreate($"minivmm-blob-{resourceId}", size, out error);
+                host = MappedMemfd.TryCreate($"minivmm-blob-{resourceId}", size, out error);
             if (host is null)
                 return GpuResponse.ErrOutOfMemory(error ?? "memfd failed");
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, flags, blobId, size, host, null, null));

@@ -2,54 +2,40 @@ using MiniVmm.Memory;
 
 namespace MiniVmm.Wayland;
 
-/// <summary>A memfd mapped read-write and shared: the backing of a wl_shm pool, visible to the compositor by fd.</summary>
-internal sealed unsafe class SharedMemory : IDisposable
+/// <summary>
+/// The backing of a wl_shm pool: a <see cref="MappedMemfd"/>, with its descriptor as Wayland's <see cref="Wayland.Fd"/>
+/// for wl_shm.create_pool. Failures are <see cref="WaylandException"/>s with their errno.
+/// </summary>
+internal sealed class SharedMemory : IDisposable
 {
-    private byte* _pointer;
+    private readonly MappedMemfd _mapped;
 
-    private SharedMemory(Fd fd, byte* pointer, long size)
+    private SharedMemory(MappedMemfd mapped)
     {
-        Fd = fd;
-        _pointer = pointer;
-        Size = size;
+        _mapped = mapped;
+        // A view, not an owner: the mapping's handle closes the descriptor, once.
+        Fd = new Fd((int)mapped.Fd.DangerousGetHandle(), ownsHandle: false);
     }
 
     public Fd Fd { get; }
 
-    public long Size { get; }
+    public long Size => (long)_mapped.Size;
 
-    /// <summary>Creates and maps the memfd with <see cref="Memfd"/>; a failure is a <see cref="WaylandException"/> with its errno.</summary>
-    public static SharedMemory Create(string name, long size)
-    {
-        using var memfd = Memfd.TryCreate(name, (ulong)size, out MemfdFailure failure) ?? throw Failed(failure);
-        nint pointer = Memfd.TryMapShared(memfd, (ulong)size, allowReadOnly: false, out failure);
-        if (pointer == 0)
-            throw Failed(failure);
-        // Wayland's own Fd type owns the descriptor from here: it is what wl_shm.create_pool sends.
-        var fd = new Fd((int)memfd.DangerousGetHandle());
-        memfd.SetHandleAsInvalid();
-        return new SharedMemory(fd, (byte*)pointer, size);
-    }
+    public static SharedMemory Create(string name, long size) =>
+        new(MappedMemfd.TryCreate(name, (ulong)size, out MemfdFailure failure) ?? throw Failed(failure));
 
     /// <summary>A window into the mapping; callers keep offset + length within <see cref="Size"/>.</summary>
     public Span<byte> GetSpan(long offset, int length)
     {
-        if (_pointer is null)
-            ThrowHelper.InvalidOperation("the shared memory was unmapped");
-        if (offset < 0 || length < 0 || offset > Size - length)
+        if (offset < 0)
             ThrowHelper.ArgumentOutOfRange(nameof(offset));
-        // SAFETY: the range was checked against the mapping's size above and the mapping is alive.
-        return new Span<byte>(_pointer + offset, length);
+        return _mapped.GetSpan((ulong)offset, length);
     }
 
     public void Dispose()
     {
-        if (_pointer is not null)
-        {
-            Memfd.Unmap((nint)_pointer, (ulong)Size);
-            _pointer = null;
-        }
         Fd.Dispose();
+        _mapped.Dispose();
     }
 
     private static WaylandException Failed(MemfdFailure failure) =>
