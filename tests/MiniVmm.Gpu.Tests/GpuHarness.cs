@@ -111,7 +111,15 @@ internal sealed partial class GpuHarness : IDisposable
         return Kick(Cursor, VirtioGpuConstants.CursorQueue, chain, responseSize);
     }
 
-    public Reply SubmitBytes(byte[] request, int responseSize = 24, byte[]? extra = null, Layout layout = Layout.Linux)
+    public Reply SubmitBytes(byte[] request, int responseSize = 24, byte[]? extra = null, Layout layout = Layout.Linux) =>
+        Kick(Control, VirtioGpuConstants.ControlQueue, QueueBytes(request, responseSize, extra, layout), responseSize);
+
+    /// <summary>
+    /// Lays a control request out in descriptors and publishes it, without notifying the device. A direct chain
+    /// whose head <paramref name="headInUse"/> names (a chain the device still holds) is written again further on.
+    /// </summary>
+    public MockChain QueueBytes(byte[] request, int responseSize = 24, byte[]? extra = null, Layout layout = Layout.Linux,
+        Func<ushort, bool>? headInUse = null)
     {
         var buffers = new List<MockBuffer>();
         switch (layout)
@@ -132,8 +140,13 @@ internal sealed partial class GpuHarness : IDisposable
             buffers.Add(MockBuffer.Readable(extra));
         if (responseSize > 0)
             buffers.Add(MockBuffer.WritableSpace((uint)responseSize));
-        var chain = layout == Layout.Indirect ? Control.AddIndirectChain([.. buffers]) : Control.AddChain([.. buffers]);
-        return Kick(Control, VirtioGpuConstants.ControlQueue, chain, responseSize);
+        if (layout == Layout.Indirect)
+            return Control.AddIndirectChain([.. buffers]);
+        var chain = Control.WriteChain([.. buffers]);
+        while (headInUse?.Invoke(chain.Head) == true)
+            chain = Control.WriteChain([.. buffers]);
+        Control.Publish(chain.Head);
+        return chain;
     }
 
     /// <summary>Notifies the device and returns the used element for <paramref name="chain"/>.</summary>

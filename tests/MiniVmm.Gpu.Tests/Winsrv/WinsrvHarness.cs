@@ -73,17 +73,24 @@ internal sealed class WinsrvHarness : IDisposable
     public VirtioGpuCtrlType SubmitControl<T>(in T command, uint responseSize = 24) where T : unmanaged =>
         SubmitControl(MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in command)).ToArray(), responseSize);
 
-    public VirtioGpuCtrlType SubmitControl(byte[] request, uint responseSize = 24)
+    public VirtioGpuCtrlType SubmitControl(byte[] request, uint responseSize = 24) => SubmitControlReply(request, responseSize).Type;
+
+    /// <summary>A control request; the used length and the response type (read from the buffer even when used.len is 0).</summary>
+    public (uint UsedLength, VirtioGpuCtrlType Type) SubmitControlReply(byte[] request, uint responseSize)
     {
         var chain = Control.AddChain(MockBuffer.Readable(request), MockBuffer.WritableSpace(responseSize));
         Device.QueueNotify(VirtioGpuConstants.ControlQueue);
         var used = Assert.Single(Control.TakeUsed());
         Assert.Equal(chain.Head, (ushort)used.Id);
-        return (VirtioGpuCtrlType)BitConverter.ToUInt32(Control.ReadBytes(chain.BufferAddresses[^1], 24));
+        return (used.Len, (VirtioGpuCtrlType)BitConverter.ToUInt32(Control.ReadBytes(chain.BufferAddresses[^1], 24)));
     }
 
     /// <summary>A TX on the tx queue; <paramref name="len"/> overrides the header's len (hostile tests). Returns the response type.</summary>
-    public VirtioGpuCtrlType Send(uint id, ReadOnlySpan<byte> data, uint[]? resourceIds = null, uint? len = null, int responseSize = 24)
+    public VirtioGpuCtrlType Send(uint id, ReadOnlySpan<byte> data, uint[]? resourceIds = null, uint? len = null, int responseSize = 24) =>
+        SendReply(id, data, resourceIds, len, responseSize).Type;
+
+    /// <summary><see cref="Send"/> with the used length too.</summary>
+    public (uint UsedLength, VirtioGpuCtrlType Type) SendReply(uint id, ReadOnlySpan<byte> data, uint[]? resourceIds = null, uint? len = null, int responseSize = 24)
     {
         var tx = new WinsrvTx { Hdr = { Type = Numbers.CmdTx }, Fd = id, Len = len ?? (uint)data.Length };
         var ids = resourceIds ?? [];
@@ -97,7 +104,7 @@ internal sealed class WinsrvHarness : IDisposable
         Device.QueueNotify(Numbers.TxQueueIndex);
         var used = Assert.Single(Tx.TakeUsed());
         Assert.Equal(chain.Head, (ushort)used.Id);
-        return responseSize == 0 ? default : (VirtioGpuCtrlType)BitConverter.ToUInt32(Tx.ReadBytes(chain.BufferAddresses[^1], 24));
+        return (used.Len, responseSize == 0 ? default : (VirtioGpuCtrlType)BitConverter.ToUInt32(Tx.ReadBytes(chain.BufferAddresses[^1], 24)));
     }
 
     /// <summary>Posts <paramref name="count"/> RX buffers of <paramref name="size"/> bytes and kicks the rx queue.</summary>
