@@ -7,7 +7,9 @@ namespace MiniVmm.Gpu.Tests.CrossDomain;
 /// <summary>
 /// Cross-domain contexts through the whole device, against a plain listening Unix socket standing in for the
 /// compositor (the test accepts and plays it): INIT, fenced POLLs, hang-ups, teardown, and hostile streams.
+/// In the Soak collection, which runs alone: one test counts the process's fds.
 /// </summary>
+[Collection("Soak")]
 public sealed class CrossDomainContextTests : IDisposable
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
@@ -190,8 +192,7 @@ public sealed class CrossDomainContextTests : IDisposable
         for (uint i = 0; i < 200; i++)
             Cycle(i);
         int after = Directory.GetFiles("/proc/self/fd").Length;
-        // A leak of even one fd per cycle would show +200; other test classes running in parallel open and close
-        // a few of their own, so only growth well past that noise counts.
+        // A leak of even one fd per cycle would show +200; the collection runs alone, so little else moves the count.
         Assert.True(after - before < 40, $"{before} fds before 200 cycles, {after} after");
 
         void Cycle(uint i)
