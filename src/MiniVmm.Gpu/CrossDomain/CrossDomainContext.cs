@@ -20,12 +20,11 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
 
     private readonly ICrossDomainHost _host;
     private readonly CompositorSockets _sockets;
-    private readonly Dictionary<uint, (SafeHandle Fd, ulong Size)> _registered = [];
+    private readonly PendingHostFds _registered = new(MaxRegisteredFds);
     private CrossDomainChannel? _channel;
     private uint _queryRing;
     private uint _channelRing;
     private bool _initialized;
-    private uint _nextBlobId = 1;
 
     internal CrossDomainContext(uint id, ICrossDomainHost host, CompositorSockets sockets, EventLoop loop, Action<CrossDomainContext> onReadable,
         Action<string>? tracer = null)
@@ -84,48 +83,20 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// bytes. False when no such id was registered; true with <paramref name="error"/> when it was but the size is
     /// wrong (the registration stays, so a corrected create still works).
     /// </summary>
-    public bool TryTakeRegistered(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error)
-    {
-        fd = null;
-        error = null;
-        if (blobId > uint.MaxValue || !_registered.TryGetValue((uint)blobId, out var entry))
-            return false;
-        // The guest rounds the size up to pages; more than that would map past the end of the file (SIGBUS).
-        ulong limit = (entry.Size + 4095) & ~4095UL;
-        if (size > limit)
-        {
-            error = $"blob {blobId} is a {entry.Size}-byte host fd, {size} bytes asked";
-            return true;
-        }
-        _registered.Remove((uint)blobId);
-        fd = new SafeFileHandle(entry.Fd.DangerousGetHandle(), ownsHandle: true);
-        entry.Fd.SetHandleAsInvalid();
-        return true;
-    }
+    public bool TryTakeRegistered(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error) =>
+        _registered.TryClaim(blobId, size, out fd, out error);
 
     bool ICrossDomainResources.TryGetFd(uint resourceId, out SafeHandle fd, out ulong size) =>
         _host.TryGetBlobFd(Id, resourceId, out fd, out size);
 
-    uint ICrossDomainResources.RegisterHostFd(SafeHandle fd, ulong size)
-    {
-        if (_registered.Count >= MaxRegisteredFds || size == 0 || _nextBlobId == uint.MaxValue)
-        {
-            fd.Dispose();
-            return 0;
-        }
-        var id = _nextBlobId++;
-        _registered.Add(id, (fd, size));
-        return id;
-    }
+    uint ICrossDomainResources.RegisterHostFd(SafeHandle fd, ulong size) => _registered.Register(fd, size);
 
     public void Dispose()
     {
         Disarm();
         _channel?.Dispose();
         _channel = null;
-        foreach (var (fd, _) in _registered.Values)
-            fd.Dispose();
-        _registered.Clear();
+        _registered.Dispose();
         _pendingPolls = 0;
     }
 
@@ -166,7 +137,7 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
         {
             Modifier = 0, // DRM_FORMAT_MOD_LINEAR
             SizeBytes = (stride * query.Height + 4095) & ~4095UL,
-            BlobId = _nextBlobId++,
+            BlobId = _registered.NextId(),
             MapInfo = 1, // VIRTIO_GPU_MAP_CACHE_CACHED
             MemoryIdx = -1,
             PhysicalDeviceIdx = -1,

@@ -20,8 +20,7 @@ internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
     public const int MaxPendingHostFds = 64;
 
     private readonly Gpu2DBackend _backend;
-    private readonly Dictionary<uint, (SafeHandle Fd, ulong Size)> _hostFds = [];
-    private uint _nextBlobId = 1;
+    private readonly PendingHostFds _hostFds = new(MaxPendingHostFds);
 
     public WinsrvResources(Gpu2DBackend backend) => _backend = backend;
 
@@ -34,57 +33,14 @@ internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
         return dup is not null;
     }
 
-    public uint RegisterHostFd(SafeHandle fd, ulong size)
-    {
-        if (_hostFds.Count >= MaxPendingHostFds)
-        {
-            fd.Dispose();
-            return 0;
-        }
-        // Skip 0 (it means "unused" in resource_ids) and ids still pending after a wrap.
-        while (_nextBlobId == 0 || _hostFds.ContainsKey(_nextBlobId))
-            _nextBlobId++;
-        uint id = _nextBlobId++;
-        _hostFds.Add(id, (fd, size));
-        return id;
-    }
+    public uint RegisterHostFd(SafeHandle fd, ulong size) => _hostFds.Register(fd, size);
 
     /// <summary>Hands the compositor fd registered under <paramref name="blobId"/> to its new owner, once.</summary>
-    public bool TryTakeHostFd(uint blobId, out SafeHandle fd, out ulong size)
-    {
-        bool found = _hostFds.Remove(blobId, out var entry);
-        (fd, size) = found ? entry : (null!, 0UL);
-        return found;
-    }
+    public bool TryTakeHostFd(uint blobId, out SafeHandle fd, out ulong size) => _hostFds.TryTake(blobId, out fd, out size);
 
-    /// <summary>
-    /// CREATE_BLOB(HOST3D, <paramref name="blobId"/>) of <paramref name="size"/> bytes adopting a registered compositor
-    /// fd: false when none is registered under that id; true with the fd (now the caller's), or true with an error
-    /// (the fd stays registered) when the blob would be larger than the fd rounded up to pages: mapping past the end of
-    /// the file would fault.
-    /// </summary>
-    public bool TryClaimHostFd(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error)
-    {
-        fd = null;
-        error = null;
-        if (blobId > uint.MaxValue || !_hostFds.TryGetValue((uint)blobId, out var entry))
-            return false;
-        ulong limit = (entry.Size + 4095) & ~4095UL;
-        if (size > limit)
-        {
-            error = $"blob {blobId} is a {entry.Size}-byte compositor fd, {size} bytes asked";
-            return true;
-        }
-        _hostFds.Remove((uint)blobId);
-        fd = new SafeFileHandle(entry.Fd.DangerousGetHandle(), ownsHandle: true);
-        entry.Fd.SetHandleAsInvalid();
-        return true;
-    }
+    /// <summary>CREATE_BLOB(HOST3D, <paramref name="blobId"/>) adopting a registered compositor fd (see <see cref="PendingHostFds.TryClaim"/>).</summary>
+    public bool TryClaimHostFd(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error) =>
+        _hostFds.TryClaim(blobId, size, out fd, out error);
 
-    public void Dispose()
-    {
-        foreach (var (fd, _) in _hostFds.Values)
-            fd.Dispose();
-        _hostFds.Clear();
-    }
+    public void Dispose() => _hostFds.Dispose();
 }
