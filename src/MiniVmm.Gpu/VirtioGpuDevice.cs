@@ -210,8 +210,8 @@ public sealed class VirtioGpuDevice : IVirtioDevice
     }
 
     /// <summary>
-    /// Event-loop thread: a cross-domain context's socket or pipe became readable. Pumps it (writing channel-ring
-    /// messages) and returns the chains whose POLLs are now answered, under the same lock as queue processing.
+    /// Event-loop thread: a cross-domain context's socket or pipe became readable, or writable with output queued.
+    /// Pumps it (flushing the output, writing channel-ring messages) and returns the chains whose POLLs are now answered, under the same lock as queue processing.
     /// </summary>
     private void OnCrossDomainReadable(CrossDomainContext context)
     {

@@ -16,7 +16,8 @@ public sealed partial class Gpu2DBackend : ICrossDomainHost
     private Action<CrossDomainContext> _onCrossDomainReadable;
 
     /// <summary>
-    /// Where contexts watch their compositor sockets, and what runs (on that loop's thread) when one is readable.
+    /// Where contexts watch their compositor sockets and pipes, and what runs (on that loop's thread) when one is
+    /// readable, or writable while output waits for it.
     /// The device passes its own handler, which pumps the context and completes the fences its messages answer.
     /// </summary>
     internal void ConfigureCrossDomain(EventLoop? loop, Action<CrossDomainContext> onReadable)

@@ -4,7 +4,7 @@ using Tmds.Linux;
 
 namespace MiniVmm.Gpu.CrossDomain;
 
-// Socket and pipe I/O: what becomes RECEIVE and READ, and the sendmsg behind SEND.
+// Socket and pipe input: what becomes RECEIVE and READ.
 public sealed partial class CrossDomainChannel
 {
     /// <summary>The read ends the host polls for READ messages, by pipe id.</summary>
@@ -36,6 +36,7 @@ public sealed partial class CrossDomainChannel
             // EOF, or a reset: either way the compositor is gone. Fds that came with the last bytes are moot.
             _hungUp = hangUp = true;
             _received.Dispose();
+            _outgoing.Dispose();
             return true;
         }
         length = count;
@@ -95,10 +96,10 @@ public sealed partial class CrossDomainChannel
                     }
                     identifiers.Add((blobId, (uint)CrossDomainIdType.VirtgpuBlob, size));
                     break;
-                case HostFdKind.WritePipe when _writePipes.Count < MaxPipes:
+                case HostFdKind.WritePipe when _writePipes.Count + _drainingPipes.Count < MaxPipes:
                     HostFd.SetNonBlocking(fd);
                     var pipeId = _nextWritePipeId++;
-                    _writePipes.Add(pipeId, fd);
+                    _writePipes.Add(pipeId, new WritePipe(fd));
                     identifiers.Add((pipeId, (uint)CrossDomainIdType.WritePipe, 0));
                     break;
                 default:
@@ -107,52 +108,6 @@ public sealed partial class CrossDomainChannel
                     continue;
             }
             taken++;
-        }
-    }
-
-    private CrossDomainChannelError SendWithFds(ReadOnlySpan<byte> data, List<SafeHandle> handles)
-    {
-        Span<int> fds = stackalloc int[CrossDomainConstants.MaxIdentifiers];
-        var added = new bool[handles.Count];
-        try
-        {
-            for (var i = 0; i < handles.Count; i++)
-            {
-                handles[i].DangerousAddRef(ref added[i]);
-                fds[i] = (int)handles[i].DangerousGetHandle();
-            }
-            var pending = fds[..handles.Count];
-            var sent = 0;
-            while (sent < data.Length)
-            {
-                // The fds ride on the first byte that goes out; later partial sends carry none.
-                var count = _socket.Send(data[sent..], pending, out var errno);
-                if (count > 0)
-                {
-                    sent += count;
-                    pending = default;
-                    continue;
-                }
-                if (errno == LibC.EAGAIN && HostFd.WaitWritable(_socket.Handle.Value, SendTimeoutMs))
-                    continue;
-                if (errno == LibC.EAGAIN)
-                {
-                    // Half a message on the wire cannot be taken back: the stream is now unusable, as after a hang-up.
-                    _hungUp |= sent > 0;
-                    return CrossDomainChannelError.Stalled;
-                }
-                _hungUp = true;
-                return CrossDomainChannelError.HungUp;
-            }
-            return CrossDomainChannelError.None;
-        }
-        finally
-        {
-            for (var i = 0; i < handles.Count; i++)
-            {
-                if (added[i])
-                    handles[i].DangerousRelease();
-            }
         }
     }
 }

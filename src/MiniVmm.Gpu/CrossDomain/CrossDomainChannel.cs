@@ -9,12 +9,17 @@ namespace MiniVmm.Gpu.CrossDomain;
 /// <see cref="TryReceive"/> (becomes RECEIVE) and <see cref="TryReadPipe"/> (becomes READ). It knows no virtqueues
 /// or rings, so the cross-domain context and the winsrv front door both drive it; fd/resource translation goes
 /// through <see cref="ICrossDomainResources"/>.
+/// SEND and WRITE never wait for a slow reader while little is queued: what the socket or pipe cannot take now is
+/// queued (see CrossDomainChannel.Outgoing.cs) and the owner flushes it when the fd becomes writable.
 /// Not thread-safe: the owner (the context's event loop) serialises every call.
 /// </summary>
 public sealed partial class CrossDomainChannel : IDisposable
 {
-    /// <summary>How long a send may wait for a full socket or pipe before the message is refused.</summary>
+    /// <summary>How long a send past <see cref="OutgoingLimitBytes"/> may wait for a full socket or pipe before it is refused.</summary>
     public const int SendTimeoutMs = 1000;
+
+    /// <summary>Default for <see cref="OutgoingLimitBytes"/>: what a compositor that stops reading can make us buffer.</summary>
+    public const int DefaultOutgoingLimitBytes = 8 << 20;
 
     /// <summary>Open pipes per channel, each direction: bounds the host fds a guest (or compositor) can pin.</summary>
     public const int MaxPipes = 64;
@@ -23,7 +28,7 @@ public sealed partial class CrossDomainChannel : IDisposable
     private readonly ICrossDomainResources _resources;
     private readonly FdQueue _received = new();
     private readonly Dictionary<uint, Fd> _readPipes = [];
-    private readonly Dictionary<uint, Fd> _writePipes = [];
+    private readonly Dictionary<uint, WritePipe> _writePipes = [];
     private uint _nextReadPipeId = CrossDomainConstants.PipeReadStart + 1;
     private uint _nextWritePipeId = 1;
     private bool _hungUp;
@@ -32,6 +37,7 @@ public sealed partial class CrossDomainChannel : IDisposable
     {
         _socket = socket;
         _resources = resources;
+        _socketWriter = socket.Send;
     }
 
     /// <summary>The compositor socket, for the owner's poll/epoll (readable: call <see cref="TryReceive"/>).</summary>
@@ -79,7 +85,7 @@ public sealed partial class CrossDomainChannel : IDisposable
         {
             var error = Translate(identifiers, toSend, newReadPipes);
             if (error == CrossDomainChannelError.None)
-                error = SendWithFds(data, toSend);
+                error = SendOrQueue(data, toSend);
             if (error != CrossDomainChannelError.None)
                 return error;
             foreach (var readEnd in newReadPipes)
@@ -89,7 +95,7 @@ public sealed partial class CrossDomainChannel : IDisposable
         }
         finally
         {
-            // The kernel holds its own references to fds in flight, so ours can go now.
+            // Fds that went out are held by the kernel now, queued ones were taken by the queue: the rest can go.
             foreach (var handle in toSend)
                 handle.Dispose();
             foreach (var readEnd in newReadPipes)
@@ -97,30 +103,18 @@ public sealed partial class CrossDomainChannel : IDisposable
         }
     }
 
-    /// <summary>WRITE: pipe data for a write pipe the compositor gave us; <paramref name="hangUp"/> closes it afterwards.</summary>
-    public CrossDomainChannelError Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
-    {
-        if (!_writePipes.TryGetValue(pipeId, out var pipe))
-            return CrossDomainChannelError.UnknownPipe;
-        var ok = HostFd.WriteAll(pipe, data, SendTimeoutMs, out _);
-        if (hangUp || !ok)
-        {
-            _writePipes.Remove(pipeId);
-            pipe.Dispose();
-        }
-        return ok ? CrossDomainChannelError.None : CrossDomainChannelError.PipeWriteFailed;
-    }
-
     public void Dispose()
     {
         _socket.Dispose();
         _received.Dispose();
+        _outgoing.Dispose();
         foreach (var pipe in _readPipes.Values)
             pipe.Dispose();
-        foreach (var pipe in _writePipes.Values)
+        foreach (var pipe in _writePipes.Values.Concat(_drainingPipes))
             pipe.Dispose();
         _readPipes.Clear();
         _writePipes.Clear();
+        _drainingPipes.Clear();
     }
 
     private CrossDomainChannelError Translate(ReadOnlySpan<(uint Id, uint Type)> identifiers, List<SafeHandle> toSend, List<Fd> newReadPipes)

@@ -1,11 +1,14 @@
+using System.Runtime.InteropServices;
 using MiniVmm.Virtio;
+using Tmds.Linux;
 
 namespace MiniVmm.Gpu.CrossDomain;
 
 // POLL: each outstanding POLL is answered by exactly one message on the channel ring (RECEIVE, READ or the hang-up
 // RECEIVE). The guest proxy reads the ring only after the POLL's fence, so a second message must not be written
-// before a second POLL: hence the count, and the event-loop watch that exists only while a POLL waits (the loop is
-// level-triggered, so an idle watch on a readable socket would spin).
+// before a second POLL: hence the count, and the event-loop read watch that exists only while a POLL waits (the loop
+// is level-triggered, so an idle watch on a readable socket would spin). Likewise the write watch (EPOLLOUT) exists
+// only while the channel holds queued SEND or WRITE bytes; both run the same callback, which flushes, then answers.
 public sealed partial class CrossDomainContext
 {
     private readonly EventLoop _loop;
@@ -18,8 +21,9 @@ public sealed partial class CrossDomainContext
     public int PendingPolls => _pendingPolls;
 
     /// <summary>
-    /// Answers outstanding POLLs from what is readable now, without blocking (the event loop calls this through the
-    /// device when a watched fd becomes readable). Messages written go to <see cref="TakeMessagesWritten"/>.
+    /// Flushes queued output, then answers outstanding POLLs from what is readable now, without blocking (the event
+    /// loop calls this through the device when a watched fd becomes readable or writable). Messages written go to
+    /// <see cref="TakeMessagesWritten"/>.
     /// </summary>
     public void Pump() => PumpAll();
 
@@ -33,15 +37,14 @@ public sealed partial class CrossDomainContext
 
     private void PumpAll()
     {
+        // First, so a compositor that failed while taking queued bytes is the hang-up a waiting POLL reports.
+        _channel?.FlushOutgoing();
         while (_pendingPolls > 0 && TryWriteOneMessage())
         {
             _pendingPolls--;
             _messagesWritten++;
         }
-        if (_pendingPolls > 0)
-            Arm();
-        else
-            Disarm();
+        UpdateWatches();
     }
 
     private bool TryWriteOneMessage()
@@ -103,16 +106,28 @@ public sealed partial class CrossDomainContext
         return CrossDomainSendReceive.Size;
     }
 
-    private void Arm()
+    /// <summary>Read watches while a POLL waits, write watches while output is queued; one registration per fd.</summary>
+    private void UpdateWatches()
     {
         Disarm();
         if (_channel is not { } channel)
             return;
-        _watches.Add(_loop.Add(channel.Socket, _ => _onReadable(this)));
-        foreach (var (_, pipe) in channel.ReadPipes)
-            _watches.Add(_loop.Add(pipe, _ => _onReadable(this)));
-        _loop.Start();
+        var reading = _pendingPolls > 0;
+        var socketEvents = (reading ? LibC.EPOLLIN : 0) | (channel.QueuedSendBytes > 0 ? LibC.EPOLLOUT : 0);
+        if (socketEvents != 0)
+            Watch(channel.Socket, socketEvents);
+        if (reading)
+        {
+            foreach (var (_, pipe) in channel.ReadPipes)
+                Watch(pipe, LibC.EPOLLIN);
+        }
+        foreach (var pipe in channel.PipesWithQueuedWrites)
+            Watch(pipe, LibC.EPOLLOUT);
+        if (_watches.Count > 0)
+            _loop.Start();
     }
+
+    private void Watch(SafeHandle fd, int events) => _watches.Add(_loop.Add(fd, _ => _onReadable(this), events));
 
     private void Disarm()
     {

@@ -44,6 +44,9 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
 
     public bool IsConnected => _channel is { IsHungUp: false };
 
+    /// <summary>SEND bytes the compositor has not taken yet (for tests and diagnostics).</summary>
+    public long QueuedSendBytes => _channel?.QueuedSendBytes ?? 0;
+
     /// <summary>Compositor fds not yet created as blobs (for tests and diagnostics).</summary>
     public int RegisteredFdCount => _registered.Count;
 

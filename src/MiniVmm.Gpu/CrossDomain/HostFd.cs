@@ -108,29 +108,6 @@ internal static unsafe class HostFd
         }
     }
 
-    /// <summary>Writes all of <paramref name="data"/>, waiting at most <paramref name="timeoutMs"/> per stall; false with errno (ETIMEDOUT for a stall).</summary>
-    public static bool WriteAll(Fd fd, ReadOnlySpan<byte> data, int timeoutMs, out int error)
-    {
-        error = 0;
-        var done = 0;
-        while (done < data.Length)
-        {
-            var count = Write(fd, data[done..], out error);
-            if (count >= 0)
-            {
-                done += count;
-                continue;
-            }
-            if (error != EAGAIN || !WaitWritable(fd.Value, timeoutMs))
-            {
-                error = error == EAGAIN ? ETIMEDOUT : error;
-                return false;
-            }
-        }
-        error = 0;
-        return true;
-    }
-
     /// <summary>poll(2) for POLLOUT; false on timeout. Hang-ups count as ready, so the following write reports them.</summary>
     public static bool WaitWritable(int fd, int timeoutMs)
     {

@@ -44,8 +44,8 @@ public enum CrossDomainChannelError : byte
     FdsWithoutData,
     /// <summary>The host could not make a pipe (fd limit).</summary>
     PipeFailed,
-    /// <summary>The compositor did not take the data within the send timeout.</summary>
+    /// <summary>Past the output queue's bound, the compositor did not make room within the send timeout.</summary>
     Stalled,
-    /// <summary>Writing to a pipe failed (its reader went away).</summary>
+    /// <summary>Writing to a pipe failed (its reader went away, now or while earlier bytes were flushed, or it stalled past the bound).</summary>
     PipeWriteFailed,
 }

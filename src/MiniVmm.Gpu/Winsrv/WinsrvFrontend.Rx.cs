@@ -1,6 +1,7 @@
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Queue;
+using Tmds.Linux;
 
 namespace MiniVmm.Gpu.Winsrv;
 
@@ -55,6 +56,8 @@ public sealed partial class WinsrvFrontend
         bool returned = false, stop = false;
         foreach (var connection in _connections.Values)
         {
+            // First, so a compositor that failed while taking queued TX is the hang-up the next RX reports.
+            connection.Channel.FlushOutgoing();
             while (!stop && !connection.Finished && _rxPosted.TryPeek(out var chain))
             {
                 int capacity = (int)Math.Min(chain.WritableLength - WinsrvTx.Size, (uint)_rxData.Length);
@@ -98,16 +101,19 @@ public sealed partial class WinsrvFrontend
         return writer.TryWrite(in header) && writer.TryWriteBytes(data) ? writer.BytesWritten : 0;
     }
 
-    /// <summary>Watch every live connection while an RX buffer is posted; watch none while there is nowhere to put data.</summary>
+    /// <summary>
+    /// Watch every live connection for input while an RX buffer is posted (none while there is nowhere to put data),
+    /// and each with queued TX bytes for writability; both run <see cref="Pump"/>, which flushes, then receives.
+    /// </summary>
     private void UpdateWatchesLocked()
     {
-        bool want = _loop is not null && _rxPosted.Count > 0;
+        if (_loop is not { } loop)
+            return;
+        bool receiving = _rxPosted.Count > 0;
         foreach (var connection in _connections.Values)
         {
-            if (!want || connection.Finished)
-                connection.StopWatching();
-            else
-                connection.Watch ??= _loop!.Add(connection.Channel.Socket, _ => Pump());
+            int events = (receiving && !connection.Finished ? LibC.EPOLLIN : 0) | (connection.Channel.QueuedSendBytes > 0 ? LibC.EPOLLOUT : 0);
+            connection.WatchFor(loop, events, Pump);
         }
     }
 }

@@ -31,9 +31,12 @@ public sealed partial class WinsrvFrontend
         }
         if (returned && tx.NeedsNotification())
             interrupt.SignalQueue(_numbers.TxQueueIndex);
-        // Without an event loop the reply to what was just sent is only picked up here (or by the host's Pump).
+        // Without an event loop the reply to what was just sent is only picked up here (or by the host's Pump); with
+        // one, TX bytes the compositor did not take yet need a write watch.
         if (sent && _loop is null)
             PumpLocked();
+        else if (sent)
+            UpdateWatchesLocked();
     }
 
     private GpuResponse HandleTx(DescriptorChain chain, out VirtioGpuCtrlHdr request, out string fields)

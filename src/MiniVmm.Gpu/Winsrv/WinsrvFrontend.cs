@@ -56,6 +56,8 @@ public sealed partial class WinsrvFrontend : IDisposable
         lock (_lock)
         {
             _loop = loop;
+            foreach (var connection in _connections.Values)
+                connection.Channel.OutgoingLimitBytes = CrossDomainChannel.DefaultOutgoingLimitBytes;
             UpdateWatchesLocked();
         }
     }
@@ -154,6 +156,9 @@ public sealed partial class WinsrvFrontend : IDisposable
             Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: compositor unreachable at {path}: {error}");
             return GpuResponse.ErrUnspec($"compositor unreachable: {error}");
         }
+        // Queued TX is flushed from the event loop; without one nothing would, so sends then wait as they always did.
+        if (_loop is null)
+            connection.OutgoingLimitBytes = 0;
         _connections.Add(id, new WinsrvConnection(id, connection));
         UpdateWatchesLocked();
         return GpuResponse.OkNoData;

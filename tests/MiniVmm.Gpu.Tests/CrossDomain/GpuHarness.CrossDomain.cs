@@ -117,6 +117,21 @@ internal sealed partial class GpuHarness
         return bytes;
     }
 
+    public static byte[] XdWrite(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
+    {
+        var size = CrossDomainReadWrite.Size + ((data.Length + 3) & ~3);
+        var bytes = new byte[size];
+        Bytes(new CrossDomainReadWrite
+        {
+            Hdr = XdHeader(CrossDomainCmd.Write, size),
+            Identifier = pipeId,
+            HangUp = hangUp ? 1u : 0u,
+            OpaqueDataSize = (uint)data.Length,
+        }).CopyTo(bytes, 0);
+        data.CopyTo(bytes.AsSpan(CrossDomainReadWrite.Size));
+        return bytes;
+    }
+
     /// <summary>The RECEIVE at the start of a channel ring: its identifiers and its Wayland bytes.</summary>
     public static (List<(uint Id, uint Type, uint Size)> Ids, byte[] Data) ParseReceive(byte[] ring)
     {
