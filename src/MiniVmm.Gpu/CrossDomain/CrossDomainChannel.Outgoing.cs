@@ -117,9 +117,9 @@ public sealed partial class CrossDomainChannel
             if (result == FlushResult.Full && queue.Bytes + data.Length > limit && !HostFd.WaitWritable(fd, SendTimeoutMs))
                 return OfferResult.Stalled;
         }
-        queue.Enqueue(data, fds);
+        var written = queue.WriteOrEnqueue(data, fds, write, out _);
         fds?.Clear();
-        if (queue.Flush(write, out _) == FlushResult.Failed)
+        if (written == FlushResult.Failed)
             return OfferResult.Failed;
         // Still over: the queue held nothing before, and the bound is below one message (0: no loop will flush it).
         while (queue.Bytes > limit)

@@ -43,6 +43,38 @@ internal sealed class OutgoingQueue : IDisposable
         Bytes += data.Length;
     }
 
+    /// <summary>
+    /// Sends <paramref name="data"/> behind what waits: with nothing queued it is written straight from the caller's
+    /// bytes (the common case costs no copy) and only a remainder is queued. Takes ownership of
+    /// <paramref name="fds"/> as <see cref="Enqueue"/> does.
+    /// </summary>
+    public FlushResult WriteOrEnqueue(ReadOnlySpan<byte> data, List<SafeHandle>? fds, ChunkWriter write, out int errno)
+    {
+        if (!IsEmpty)
+        {
+            Enqueue(data, fds);
+            return Flush(write, out errno);
+        }
+        Span<int> raw = stackalloc int[CrossDomainConstants.MaxIdentifiers];
+        var count = write(data, fds is { } handles ? raw[..Fill(raw, handles)] : default, out errno);
+        if (count < 0 && errno == LibC.EAGAIN)
+        {
+            Enqueue(data, fds);
+            return FlushResult.Full;
+        }
+        CloseAll(fds); // sent with the first byte, or the reader is gone
+        if (count <= 0)
+            return FlushResult.Failed;
+        if (count < data.Length)
+        {
+            _messages.Enqueue((data.ToArray(), null));
+            _headSent = count;
+            Bytes += data.Length - count;
+            return FlushResult.Full;
+        }
+        return FlushResult.Drained;
+    }
+
     /// <summary>Drops the newest message (it must be untouched), closing its fds: a refused send changes nothing.</summary>
     public void RemoveTail()
     {
