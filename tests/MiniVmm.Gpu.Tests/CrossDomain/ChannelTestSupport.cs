@@ -90,3 +90,26 @@ internal static class ChannelTestSupport
         writer.Consume(writer.Written.Length, fds.Length);
     }
 }
+
+/// <summary>A channel on one end of a socketpair, the test playing the compositor on the other (<see cref="Peer"/>).</summary>
+public abstract class ScriptedChannelTests : IDisposable
+{
+    private protected readonly FakeCrossDomainResources Resources = new();
+    private protected readonly UnixSocket Peer;
+    private protected readonly CrossDomainChannel Channel;
+
+    protected ScriptedChannelTests()
+    {
+        var (host, peer) = UnixSocket.CreatePair();
+        Peer = peer;
+        Channel = CrossDomainChannel.FromSocket(host, Resources.Interface);
+    }
+
+    public void Dispose()
+    {
+        Channel.Dispose();
+        Peer.Dispose();
+        Resources.Dispose();
+        GC.SuppressFinalize(this);
+    }
+}

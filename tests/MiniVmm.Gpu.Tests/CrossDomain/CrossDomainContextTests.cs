@@ -10,54 +10,36 @@ namespace MiniVmm.Gpu.Tests.CrossDomain;
 /// In the Soak collection, which runs alone: one test counts the process's fds.
 /// </summary>
 [Collection("Soak")]
-public sealed class CrossDomainContextTests : IDisposable
+public sealed class CrossDomainContextTests : StandInCompositorTests
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"minivmm-xd-{Guid.NewGuid():N}.sock");
-    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-    private readonly GpuHarness _h;
 
-    public CrossDomainContextTests()
-    {
-        _listener.Bind(new UnixDomainSocketEndPoint(_path));
-        _listener.Listen(16);
-        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(_path) });
-    }
-
-    public void Dispose()
-    {
-        _h.Device.Reset();
-        _h.Dispose();
-        _listener.Dispose();
-        File.Delete(_path);
-    }
 
     private Socket Open(uint ctx)
     {
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(ctx).Type);
-        _h.CreateRing(ctx * 100, ctx);
-        _h.CreateRing(ctx * 100 + 1, ctx);
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdInit(ctx * 100, ctx * 100 + 1)).Type);
-        return _listener.Accept();
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(ctx).Type);
+        H.CreateRing(ctx * 100, ctx);
+        H.CreateRing(ctx * 100 + 1, ctx);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdInit(ctx * 100, ctx * 100 + 1)).Type);
+        return Listener.Accept();
     }
 
     [Fact]
     public void APollFenceWaitsForTheCompositorAndCarriesItsBytes()
     {
         using var peer = Open(1);
-        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 7, ring: 1);
-        var later = _h.StartSubmit3D(1, [], fence: 8, ring: 1); // same timeline: waits behind the POLL
-        var ring0 = _h.Submit3D(1, [], fence: 9, ring: 0); // another timeline: at once
+        var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 7, ring: 1);
+        var later = H.StartSubmit3D(1, [], fence: 8, ring: 1); // same timeline: waits behind the POLL
+        var ring0 = H.Submit3D(1, [], fence: 9, ring: 0); // another timeline: at once
         Assert.Equal((RESP_OK_NODATA, 9UL), (ring0.Type, ring0.Header.FenceId));
         Thread.Sleep(50);
-        Assert.Empty(_h.Control.TakeUsed());
+        Assert.Empty(H.Control.TakeUsed());
 
         var hello = new byte[3000]; // crosses the ring's two mem entries
         new Random(1).NextBytes(hello);
         peer.Send(hello);
-        var done = _h.WaitUsed(Wait, poll, later);
+        var done = H.WaitUsed(Wait, poll, later);
         Assert.Equal([7UL, 8UL], done.Select(d => d.FenceId));
-        var (ids, data) = GpuHarness.ParseReceive(_h.ReadRing(101));
+        var (ids, data) = GpuHarness.ParseReceive(H.ReadRing(101));
         Assert.Empty(ids);
         Assert.Equal(hello, data);
     }
@@ -68,9 +50,9 @@ public sealed class CrossDomainContextTests : IDisposable
         using var peer = Open(1);
         peer.Send("abcd"u8.ToArray());
         Thread.Sleep(50);
-        var reply = _h.Submit3D(1, GpuHarness.XdPoll(), fence: 3, ring: 1);
+        var reply = H.Submit3D(1, GpuHarness.XdPoll(), fence: 3, ring: 1);
         Assert.Equal((RESP_OK_NODATA, 3UL), (reply.Type, reply.Header.FenceId));
-        Assert.Equal("abcd"u8.ToArray(), GpuHarness.ParseReceive(_h.ReadRing(101)).Data);
+        Assert.Equal("abcd"u8.ToArray(), GpuHarness.ParseReceive(H.ReadRing(101)).Data);
     }
 
     /// <summary>
@@ -85,11 +67,11 @@ public sealed class CrossDomainContextTests : IDisposable
         using var peer = Open(1);
         for (ulong round = 1; round <= 100; round++)
         {
-            var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: round, ring: 1);
+            var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: round, ring: 1);
             peer.Send("pong"u8.ToArray());
-            var send = _h.StartSubmit3D(1, GpuHarness.XdSend("ping"u8), fence: null, ring: null); // no fence, no ring
+            var send = H.StartSubmit3D(1, GpuHarness.XdSend("ping"u8), fence: null, ring: null); // no fence, no ring
 
-            var done = _h.WaitUsed(TimeSpan.FromSeconds(5), poll, send);
+            var done = H.WaitUsed(TimeSpan.FromSeconds(5), poll, send);
             Assert.Contains(done, reply => reply.FenceId == round);
             Assert.All(done, reply => Assert.Equal((uint)RESP_OK_NODATA, reply.Type));
             var buffer = new byte[16];
@@ -101,18 +83,18 @@ public sealed class CrossDomainContextTests : IDisposable
     public void HangUpIsAnEmptyReceiveAndANewContextReconnects()
     {
         var peer = Open(1);
-        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
+        var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
         peer.Dispose();
-        _h.WaitUsed(Wait, poll);
-        var (ids, data) = GpuHarness.ParseReceive(_h.ReadRing(101));
+        H.WaitUsed(Wait, poll);
+        var (ids, data) = GpuHarness.ParseReceive(H.ReadRing(101));
         Assert.Empty(ids);
         Assert.Empty(data);
-        Assert.False(_h.Device.Backend.GetCrossDomainContext(1)!.IsConnected);
+        Assert.False(H.Device.Backend.GetCrossDomainContext(1)!.IsConnected);
         // Every later POLL is answered at once, and SEND is refused: the guest never waits on a dead channel.
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdPoll(), fence: 2, ring: 1).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdPoll(), fence: 2, ring: 1).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
         using var second = Open(2);
-        Assert.True(_h.Device.Backend.GetCrossDomainContext(2)!.IsConnected);
+        Assert.True(H.Device.Backend.GetCrossDomainContext(2)!.IsConnected);
     }
 
     [Fact]
@@ -132,9 +114,9 @@ public sealed class CrossDomainContextTests : IDisposable
     public void DestroyingAContextReturnsItsWaitingPolls()
     {
         using var peer = Open(1);
-        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 5, ring: 1);
-        var destroy = _h.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: 1));
-        Assert.Equal([0UL, 5UL], _h.WaitUsed(Wait, poll, destroy).Select(d => d.FenceId).Order());
+        var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 5, ring: 1);
+        var destroy = H.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: 1));
+        Assert.Equal([0UL, 5UL], H.WaitUsed(Wait, poll, destroy).Select(d => d.FenceId).Order());
         Assert.Equal(0, peer.Receive(new byte[16])); // the device closed its end
     }
 
@@ -142,50 +124,50 @@ public sealed class CrossDomainContextTests : IDisposable
     public void ImageRequirementsGiveALinearLayoutAndABlobId()
     {
         using var peer = Open(1);
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdImageRequirements(100, 50)).Type);
-        var answer = System.Runtime.InteropServices.MemoryMarshal.Read<CrossDomainImageRequirements>(_h.ReadRing(100));
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdImageRequirements(100, 50)).Type);
+        var answer = System.Runtime.InteropServices.MemoryMarshal.Read<CrossDomainImageRequirements>(H.ReadRing(100));
         Assert.Equal((448u, 24576UL), (answer.Strides[0], answer.SizeBytes));
         Assert.NotEqual(0u, answer.BlobId);
-        Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(5, answer.SizeBytes, ctxId: 1, blobId: answer.BlobId).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdImageRequirements(0, 50)).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdImageRequirements(10, 10, drmFormat: 0x3231564e)).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(5, answer.SizeBytes, ctxId: 1, blobId: answer.BlobId).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdImageRequirements(0, 50)).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdImageRequirements(10, 10, drmFormat: 0x3231564e)).Type);
     }
 
     [Fact]
     public void HostileStreamsAreRefusedAndTheDeviceGoesOn()
     {
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1).Type); // POLL before INIT
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(1).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1).Type); // POLL before INIT
         var badSize = GpuHarness.XdPoll();
         badSize[2] = 4; // cmd_size below the header
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, badSize).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, badSize).Type);
         badSize[2] = 200; // past the stream
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, badSize).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdInit(77, 78)).Type); // rings that do not exist
-        _h.CreateRing(10, 1);
-        _h.CreateRing(11, 1);
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
-        using var peer = _listener.Accept();
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdInit(10, 11)).Type); // twice
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, badSize).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdInit(77, 78)).Type); // rings that do not exist
+        H.CreateRing(10, 1);
+        H.CreateRing(11, 1);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdInit(10, 11)).Type);
+        using var peer = Listener.Accept();
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdInit(10, 11)).Type); // twice
         var tooMany = GpuHarness.XdSend("abcd"u8);
         BitConverter.TryWriteBytes(tooMany.AsSpan(8), 29u);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, tooMany).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("abcd"u8, (999u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("abcd"u8, (10u, (uint)CrossDomainIdType.VirtgpuBlob))).Type); // a guest blob has no fd
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdSend("abcd"u8)).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, tooMany).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdSend("abcd"u8, (999u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdSend("abcd"u8, (10u, (uint)CrossDomainIdType.VirtgpuBlob))).Type); // a guest blob has no fd
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdSend("abcd"u8)).Type);
         var got = new byte[4];
         Assert.Equal(4, peer.Receive(got));
         Assert.Equal("abcd"u8.ToArray(), got);
-        Assert.Equal(RESP_OK_DISPLAY_INFO, _h.GetDisplayInfo().Type);
+        Assert.Equal(RESP_OK_DISPLAY_INFO, H.GetDisplayInfo().Type);
     }
 
     [Fact]
     public void ManyContextsLeaveTheFdCountFlat()
     {
         // The rings outlive the contexts (plain guest blobs); each context attaches them, connects, sends a blob fd.
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(99).Type);
-        _h.CreateRing(2, 99);
-        _h.CreateRing(3, 99);
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(99).Type);
+        H.CreateRing(2, 99);
+        H.CreateRing(3, 99);
         for (uint i = 0; i < 5; i++)
             Cycle(i);
         int before = Directory.GetFiles("/proc/self/fd").Length;
@@ -198,18 +180,18 @@ public sealed class CrossDomainContextTests : IDisposable
         void Cycle(uint i)
         {
             uint ctx = 1 + i % 7;
-            Assert.Equal(RESP_OK_NODATA, _h.CreateContext(ctx).Type);
-            Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(50, 4096, ctxId: ctx).Type);
-            Assert.Equal(RESP_OK_NODATA, _h.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
-            Assert.Equal(RESP_OK_NODATA, _h.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
-            Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
-            using (var peer = _listener.Accept())
+            Assert.Equal(RESP_OK_NODATA, H.CreateContext(ctx).Type);
+            Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: ctx).Type);
+            Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
+            Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
+            Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
+            using (var peer = Listener.Accept())
             {
-                var poll = _h.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: i, ring: 1);
-                Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdSend("abcd"u8, (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
-                _h.WaitUsed(Wait, poll, _h.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: ctx)));
+                var poll = H.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: i, ring: 1);
+                Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdSend("abcd"u8, (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
+                H.WaitUsed(Wait, poll, H.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: ctx)));
             }
-            Assert.Equal(RESP_OK_NODATA, _h.Unref(50).Type);
+            Assert.Equal(RESP_OK_NODATA, H.Unref(50).Type);
         }
     }
 }

@@ -15,35 +15,16 @@ namespace MiniVmm.Gpu.Tests.CrossDomain;
 /// In the Soak collection, which runs alone: one test counts the process's fds.
 /// </summary>
 [Collection("Soak")]
-public sealed class CrossDomainQueueingTests : IDisposable
+public sealed class CrossDomainQueueingTests : StandInCompositorTests
 {
     private const int MessageSize = 4000;
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"minivmm-xdq-{Guid.NewGuid():N}.sock");
-    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-    private readonly GpuHarness _h;
-
-    public CrossDomainQueueingTests()
-    {
-        _listener.Bind(new UnixDomainSocketEndPoint(_path));
-        _listener.Listen(4);
-        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(_path) });
-    }
-
-    public void Dispose()
-    {
-        _h.Device.Reset();
-        _h.Dispose();
-        _listener.Dispose();
-        File.Delete(_path);
-    }
 
     [Fact]
     public void SendsToACompositorThatDoesNotReadAnswerAtOnceAndArriveInOrderWithTheirFds()
     {
         using var peer = Open();
-        Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(50, 4096, ctxId: 1).Type);
-        Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(51, 8192, ctxId: 1).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: 1).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(51, 8192, ctxId: 1).Type);
         var withFd = new Dictionary<int, (uint Blob, long Size)> { [300] = (50, 4096), [700] = (51, 8192) };
         var sent = new List<byte>();
         var total = Stopwatch.StartNew();
@@ -52,12 +33,12 @@ public sealed class CrossDomainQueueingTests : IDisposable
             var chunk = Chunk(i);
             (uint, uint)[] ids = withFd.TryGetValue(i, out var blob) ? [(blob.Blob, (uint)CrossDomainIdType.VirtgpuBlob)] : [];
             var clock = Stopwatch.StartNew();
-            Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdSend(chunk, ids)).Type);
+            Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdSend(chunk, ids)).Type);
             Assert.True(clock.ElapsedMilliseconds < 200, $"SEND {i} took {clock.ElapsedMilliseconds} ms");
             sent.AddRange(chunk);
         }
         Assert.True(total.ElapsedMilliseconds < 5000, $"1024 SENDs took {total.ElapsedMilliseconds} ms");
-        Assert.True(_h.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes > 1 << 20, "the test did not fill the socket");
+        Assert.True(H.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes > 1 << 20, "the test did not fill the socket");
 
         // The compositor catches up; the device's event loop flushes the rest as the socket drains.
         var received = new List<byte>();
@@ -92,7 +73,7 @@ public sealed class CrossDomainQueueingTests : IDisposable
             Assert.Equal(size, RandomAccess.GetLength(file));
             fd.Dispose();
         }
-        Assert.Equal(0, _h.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes);
+        Assert.Equal(0, H.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes);
     }
 
     [Fact]
@@ -103,9 +84,9 @@ public sealed class CrossDomainQueueingTests : IDisposable
         using (var peerFd = new Fd((int)peer.Handle, ownsHandle: false))
             Assert.Equal(4, UnixSocket.Send(peerFd, "offr"u8, [(int)pipe.ClientSafePipeHandle.DangerousGetHandle()], out _));
         pipe.DisposeLocalCopyOfClientHandle();
-        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
-        _h.WaitUsed(Wait, poll);
-        var (id, type, _) = Assert.Single(GpuHarness.ParseReceive(_h.ReadRing(101)).Ids);
+        var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 1, ring: 1);
+        H.WaitUsed(Wait, poll);
+        var (id, type, _) = Assert.Single(GpuHarness.ParseReceive(H.ReadRing(101)).Ids);
         Assert.Equal((uint)CrossDomainIdType.WritePipe, type);
 
         var expected = new List<byte>();
@@ -113,7 +94,7 @@ public sealed class CrossDomainQueueingTests : IDisposable
         {
             var chunk = Chunk(i);
             var clock = Stopwatch.StartNew();
-            Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdWrite(id, chunk, hangUp: i == 255)).Type);
+            Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdWrite(id, chunk, hangUp: i == 255)).Type);
             Assert.True(clock.ElapsedMilliseconds < 200, $"WRITE {i} took {clock.ElapsedMilliseconds} ms");
             expected.AddRange(chunk);
         }
@@ -127,24 +108,24 @@ public sealed class CrossDomainQueueingTests : IDisposable
     public void AHangUpWithBytesQueuedAnswersThePollAndClosesTheQueuedFds()
     {
         var peer = Open();
-        Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(50, 4096, ctxId: 1).Type);
-        for (var i = 0; _h.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes < 256 * 1024; i++)
+        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: 1).Type);
+        for (var i = 0; H.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes < 256 * 1024; i++)
         {
             Assert.True(i < 10_000, "nothing was queued");
-            Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdSend(Chunk(i))).Type);
+            Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdSend(Chunk(i))).Type);
         }
         // Behind the queue, so the device still holds this dup of the blob's fd.
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdSend(Chunk(0), (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
-        var poll = _h.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 9, ring: 1);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdSend(Chunk(0), (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
+        var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 9, ring: 1);
         var before = Fuzz.GpuFuzzTests.OpenFdCount();
 
         peer.Dispose();
-        Assert.Equal(9UL, Assert.Single(_h.WaitUsed(Wait, poll)).FenceId);
-        var (ids, data) = GpuHarness.ParseReceive(_h.ReadRing(101));
+        Assert.Equal(9UL, Assert.Single(H.WaitUsed(Wait, poll)).FenceId);
+        var (ids, data) = GpuHarness.ParseReceive(H.ReadRing(101));
         Assert.Empty(ids);
         Assert.Empty(data);
-        Assert.False(_h.Device.Backend.GetCrossDomainContext(1)!.IsConnected);
-        Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("late"u8)).Type);
+        Assert.False(H.Device.Backend.GetCrossDomainContext(1)!.IsConnected);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdSend("late"u8)).Type);
         // The compositor's end, the device's socket and the queued dup are all closed (the loop thread lets go of
         // the socket just after its callback answered the POLL, hence the short wait).
         var clock = Stopwatch.StartNew();
@@ -156,11 +137,11 @@ public sealed class CrossDomainQueueingTests : IDisposable
 
     private Socket Open()
     {
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1).Type);
-        _h.CreateRing(100, 1);
-        _h.CreateRing(101, 1);
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(1, GpuHarness.XdInit(100, 101)).Type);
-        return _listener.Accept();
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(1).Type);
+        H.CreateRing(100, 1);
+        H.CreateRing(101, 1);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdInit(100, 101)).Type);
+        return Listener.Accept();
     }
 
     private static byte[] Chunk(int index)

@@ -13,37 +13,22 @@ public sealed class SoakCollection;
 /// tracing on) against a listening socket that plays the compositor: fds and RSS must stay roughly flat.
 /// </summary>
 [Collection("Soak")]
-public sealed class CrossDomainSoakTests : IDisposable
+public sealed class CrossDomainSoakTests : StandInCompositorTests
 {
     private const int Cycles = 1000;
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
-    private readonly string _path = Path.Combine(Path.GetTempPath(), $"minivmm-soak-{Guid.NewGuid():N}.sock");
-    private readonly Socket _listener = new(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-    private readonly GpuHarness _h;
-    private long _traceLines;
+    private static long _traceLines; // one test, in a collection that runs alone
 
     public CrossDomainSoakTests()
+        : base(options => options with { CrossDomainTrace = _ => Interlocked.Increment(ref _traceLines) }, traced: false)
     {
-        _listener.Bind(new UnixDomainSocketEndPoint(_path));
-        _listener.Listen(16);
-        _h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(_path), CrossDomainTrace = _ => Interlocked.Increment(ref _traceLines) },
-            traced: false);
-    }
-
-    public void Dispose()
-    {
-        _h.Device.Reset();
-        _h.Dispose();
-        _listener.Dispose();
-        File.Delete(_path);
     }
 
     [Fact]
     public void AThousandContextLifetimesKeepFdsAndRssFlat()
     {
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(99).Type);
-        _h.CreateRing(2, 99);
-        _h.CreateRing(3, 99);
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(99).Type);
+        H.CreateRing(2, 99);
+        H.CreateRing(3, 99);
         for (uint i = 0; i < 50; i++)
             Cycle(i);
         var (fdsBefore, rssBefore) = Measure();
@@ -59,22 +44,22 @@ public sealed class CrossDomainSoakTests : IDisposable
     private void Cycle(uint i)
     {
         uint ctx = 1 + i % 5;
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(ctx).Type);
-        Assert.Equal(RESP_OK_NODATA, _h.CreateHostBlob(50, 4096, ctxId: ctx).Type);
-        Assert.Equal(RESP_OK_NODATA, _h.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
-        Assert.Equal(RESP_OK_NODATA, _h.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
-        Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
-        using (var peer = _listener.Accept())
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(ctx).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: ctx).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
+        using (var peer = Listener.Accept())
         {
             peer.Send(new byte[] { 1, 0, 0, 0, 0, 0, 8, 0 }); // wl_display@1 event 0, 8 bytes: one whole message
-            var poll = _h.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: 2 * i + 1, ring: 1);
-            _h.WaitUsed(Wait, poll);
-            Assert.Equal(8, GpuHarness.ParseReceive(_h.ReadRing(3)).Data.Length);
-            var waiting = _h.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: 2 * i + 2, ring: 1);
-            Assert.Equal(RESP_OK_NODATA, _h.Submit3D(ctx, GpuHarness.XdSend(new byte[] { 1, 0, 0, 0, 0, 0, 12, 0, 3, 0, 0, 0 }, (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
-            _h.WaitUsed(Wait, waiting, _h.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: ctx)));
+            var poll = H.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: 2 * i + 1, ring: 1);
+            H.WaitUsed(Wait, poll);
+            Assert.Equal(8, GpuHarness.ParseReceive(H.ReadRing(3)).Data.Length);
+            var waiting = H.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: 2 * i + 2, ring: 1);
+            Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdSend(new byte[] { 1, 0, 0, 0, 0, 0, 12, 0, 3, 0, 0, 0 }, (50u, (uint)CrossDomainIdType.VirtgpuBlob))).Type);
+            H.WaitUsed(Wait, waiting, H.Start(GpuHarness.Hdr(CMD_CTX_DESTROY, ctxId: ctx)));
         }
-        Assert.Equal(RESP_OK_NODATA, _h.Unref(50).Type);
+        Assert.Equal(RESP_OK_NODATA, H.Unref(50).Type);
     }
 
     private static (int Fds, long Rss) Measure()
