@@ -58,13 +58,7 @@ internal sealed class CrossDomainGuest : IDisposable
             }, "CREATE_BLOB(GUEST ring)", Bytes(entry));
             Run(new VirtioGpuCtxResource { Hdr = Hdr(VirtioGpuCtrlType.CMD_CTX_ATTACH_RESOURCE, ctxId: CtxId), ResourceId = id }, "CTX_ATTACH_RESOURCE");
         }
-        Submit(Bytes(new CrossDomainInit
-        {
-            Hdr = XdHeader(CrossDomainCmd.Init, CrossDomainInit.Size),
-            QueryRingId = QueryRingId,
-            ChannelRingId = ChannelRingId,
-            ChannelType = CrossDomainConstants.ChannelTypeWayland,
-        }), "INIT");
+        Submit(CrossDomainCommands.Init(QueryRingId, ChannelRingId, CrossDomainConstants.ChannelTypeWayland), "INIT");
         StartPoll();
     }
 
@@ -100,21 +94,9 @@ internal sealed class CrossDomainGuest : IDisposable
     {
         if (data.Length > CrossDomainConstants.MaxSendReceiveData)
             throw new ArgumentException("SEND too large");
-        int size = CrossDomainSendReceive.Size + ((data.Length + 3) & ~3);
-        var message = new CrossDomainSendReceive
-        {
-            Hdr = XdHeader(CrossDomainCmd.Send, size),
-            NumIdentifiers = (uint)blobResources.Length,
-            OpaqueDataSize = (uint)data.Length,
-        };
-        for (int i = 0; i < blobResources.Length; i++)
-        {
-            message.Identifiers[i] = blobResources[i];
-            message.IdentifierTypes[i] = (uint)CrossDomainIdType.VirtgpuBlob;
-        }
-        Memory.Write(new GuestAddress(SendStream), Bytes(message));
-        Memory.Write(new GuestAddress(SendStream + CrossDomainSendReceive.Size), data);
-        var head = PostSubmit(SendCmd, SendStream, (uint)size, SendResp, fence: null);
+        var stream = CrossDomainCommands.Send(data, [.. blobResources.Select(id => new CrossDomainIdentifier(id, (uint)CrossDomainIdType.VirtgpuBlob, 0))]);
+        Memory.Write(new GuestAddress(SendStream), stream);
+        var head = PostSubmit(SendCmd, SendStream, (uint)stream.Length, SendResp, fence: null);
         Kick();
         WaitHead(head, "SEND");
         ExpectOk(SendResp, "SEND");
@@ -144,7 +126,7 @@ internal sealed class CrossDomainGuest : IDisposable
 
     private void StartPoll()
     {
-        Memory.Write(new GuestAddress(PollStream), Bytes(new CrossDomainPoll { Hdr = XdHeader(CrossDomainCmd.Poll, CrossDomainPoll.Size) }));
+        Memory.Write(new GuestAddress(PollStream), CrossDomainCommands.Poll());
         _pollDone = false;
         _pollHead = PostSubmit(PollCmd, PollStream, CrossDomainPoll.Size, PollResp, fence: ++_fence);
         Kick();
@@ -223,8 +205,6 @@ internal sealed class CrossDomainGuest : IDisposable
     }
 
     private static VirtioGpuCtrlHdr Hdr(VirtioGpuCtrlType type, uint ctxId = 0) => new() { Type = (uint)type, CtxId = ctxId };
-
-    private static CrossDomainHeader XdHeader(CrossDomainCmd cmd, int size) => new() { Cmd = (byte)cmd, CmdSize = (ushort)size };
 
     private static byte[] Bytes<T>(in T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
 

@@ -16,37 +16,15 @@ public static class CrossDomainWire
     public const int MaxWriteData = CrossDomainConstants.MaxReadWriteData;
 
     /// <summary>INIT; <paramref name="channelType"/> picks the host's compositor socket (1 unnamed, 16+ named by minivmm.wayland_channels).</summary>
-    public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => Bytes(new CrossDomainInit
-    {
-        Hdr = Header(CrossDomainCmd.Init, CrossDomainInit.Size),
-        QueryRingId = queryRing,
-        ChannelRingId = channelRing,
-        ChannelType = channelType,
-    });
+    public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => CrossDomainCommands.Init(queryRing, channelRing, channelType);
 
-    public static byte[] Poll() => Bytes(new CrossDomainPoll { Hdr = Header(CrossDomainCmd.Poll, CrossDomainPoll.Size) });
+    public static byte[] Poll() => CrossDomainCommands.Poll();
 
     public static byte[] Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers)
     {
         if (data.Length > MaxSendData || identifiers.Length > CrossDomainConstants.MaxIdentifiers)
             throw new ArgumentOutOfRangeException(nameof(data), "a SEND carries at most 4096 bytes and 28 identifiers");
-        var size = CrossDomainSendReceive.Size + ((data.Length + 3) & ~3); // the host wants 4-byte multiples
-        var message = new CrossDomainSendReceive
-        {
-            Hdr = Header(CrossDomainCmd.Send, size),
-            NumIdentifiers = (uint)identifiers.Length,
-            OpaqueDataSize = (uint)data.Length,
-        };
-        for (var i = 0; i < identifiers.Length; i++)
-        {
-            message.Identifiers[i] = identifiers[i].Id;
-            message.IdentifierTypes[i] = identifiers[i].Type;
-            message.IdentifierSizes[i] = identifiers[i].Size;
-        }
-        var bytes = new byte[size];
-        Bytes(message).CopyTo(bytes, 0);
-        data.CopyTo(bytes.AsSpan(CrossDomainSendReceive.Size));
-        return bytes;
+        return CrossDomainCommands.Send(data, identifiers);
     }
 
     /// <summary>WRITE: bytes for the host write pipe <paramref name="pipeId"/>; <paramref name="hangUp"/> closes it after them.</summary>
@@ -54,17 +32,7 @@ public static class CrossDomainWire
     {
         if (data.Length > MaxWriteData)
             throw new ArgumentOutOfRangeException(nameof(data), $"a WRITE carries at most {MaxWriteData} bytes");
-        var size = CrossDomainReadWrite.Size + ((data.Length + 3) & ~3); // 4-byte multiples, as for SEND
-        var bytes = new byte[size];
-        Bytes(new CrossDomainReadWrite
-        {
-            Hdr = Header(CrossDomainCmd.Write, size),
-            Identifier = pipeId,
-            HangUp = hangUp ? 1u : 0u,
-            OpaqueDataSize = (uint)data.Length,
-        }).CopyTo(bytes, 0);
-        data.CopyTo(bytes.AsSpan(CrossDomainReadWrite.Size));
-        return bytes;
+        return CrossDomainCommands.Write(pipeId, data, hangUp);
     }
 
     /// <summary>The message at the start of the channel ring. Host numbers are checked: a bad ring is an exception.</summary>
@@ -94,6 +62,4 @@ public static class CrossDomainWire
     }
 
     internal static byte[] Bytes<T>(in T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
-
-    private static CrossDomainHeader Header(CrossDomainCmd cmd, int size) => new() { Cmd = (byte)cmd, CmdSize = (ushort)size };
 }

@@ -1,9 +1,7 @@
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy;
-
-/// <summary>One identifier of a RECEIVE: what the host turned a compositor fd into.</summary>
-public readonly record struct CrossDomainIdentifier(uint Id, uint Type, uint Size);
 
 /// <summary>
 /// A HOST3D blob the proxy made for a client's wl_shm pool: <see cref="ResourceId"/> names it in a SEND (the host

@@ -1,3 +1,4 @@
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Drm;

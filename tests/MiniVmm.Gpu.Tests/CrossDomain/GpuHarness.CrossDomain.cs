@@ -79,15 +79,10 @@ internal sealed partial class GpuHarness
         return done;
     }
 
-    public static byte[] XdInit(uint queryRing, uint channelRing, uint channelType = CrossDomainConstants.ChannelTypeWayland) => Bytes(new CrossDomainInit
-    {
-        Hdr = XdHeader(CrossDomainCmd.Init, CrossDomainInit.Size),
-        QueryRingId = queryRing,
-        ChannelRingId = channelRing,
-        ChannelType = channelType,
-    });
+    public static byte[] XdInit(uint queryRing, uint channelRing, uint channelType = CrossDomainConstants.ChannelTypeWayland) =>
+        CrossDomainCommands.Init(queryRing, channelRing, channelType);
 
-    public static byte[] XdPoll() => Bytes(new CrossDomainPoll { Hdr = XdHeader(CrossDomainCmd.Poll, CrossDomainPoll.Size) });
+    public static byte[] XdPoll() => CrossDomainCommands.Poll();
 
     public static byte[] XdImageRequirements(uint width, uint height, uint drmFormat = 0x34325241) => Bytes(new CrossDomainGetImageRequirements
     {
@@ -97,40 +92,11 @@ internal sealed partial class GpuHarness
         DrmFormat = drmFormat,
     });
 
-    public static byte[] XdSend(ReadOnlySpan<byte> data, params (uint Id, uint Type)[] identifiers)
-    {
-        var size = CrossDomainSendReceive.Size + ((data.Length + 3) & ~3);
-        var message = new CrossDomainSendReceive
-        {
-            Hdr = XdHeader(CrossDomainCmd.Send, size),
-            NumIdentifiers = (uint)identifiers.Length,
-            OpaqueDataSize = (uint)data.Length,
-        };
-        for (var i = 0; i < Math.Min(identifiers.Length, CrossDomainConstants.MaxIdentifiers); i++)
-        {
-            message.Identifiers[i] = identifiers[i].Id;
-            message.IdentifierTypes[i] = identifiers[i].Type;
-        }
-        var bytes = new byte[size];
-        Bytes(message).CopyTo(bytes, 0);
-        data.CopyTo(bytes.AsSpan(CrossDomainSendReceive.Size));
-        return bytes;
-    }
+    /// <summary>A SEND as a guest would build it, hostile ones included (more than 28 identifiers, any types).</summary>
+    public static byte[] XdSend(ReadOnlySpan<byte> data, params (uint Id, uint Type)[] identifiers) =>
+        CrossDomainCommands.Send(data, [.. identifiers.Select(id => new CrossDomainIdentifier(id.Id, id.Type, 0))]);
 
-    public static byte[] XdWrite(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
-    {
-        var size = CrossDomainReadWrite.Size + ((data.Length + 3) & ~3);
-        var bytes = new byte[size];
-        Bytes(new CrossDomainReadWrite
-        {
-            Hdr = XdHeader(CrossDomainCmd.Write, size),
-            Identifier = pipeId,
-            HangUp = hangUp ? 1u : 0u,
-            OpaqueDataSize = (uint)data.Length,
-        }).CopyTo(bytes, 0);
-        data.CopyTo(bytes.AsSpan(CrossDomainReadWrite.Size));
-        return bytes;
-    }
+    public static byte[] XdWrite(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) => CrossDomainCommands.Write(pipeId, data, hangUp);
 
     /// <summary>The RECEIVE at the start of a channel ring: its identifiers and its Wayland bytes.</summary>
     public static (List<(uint Id, uint Type, uint Size)> Ids, byte[] Data) ParseReceive(byte[] ring)
@@ -143,5 +109,5 @@ internal sealed partial class GpuHarness
         return (ids, ring.AsSpan(CrossDomainSendReceive.Size, (int)message.OpaqueDataSize).ToArray());
     }
 
-    private static CrossDomainHeader XdHeader(CrossDomainCmd cmd, int size) => new() { Cmd = (byte)cmd, CmdSize = (ushort)size };
+    private static CrossDomainHeader XdHeader(CrossDomainCmd cmd, int size) => CrossDomainCommands.Header(cmd, size);
 }
