@@ -2,6 +2,7 @@
 #   make build   compile everything (JIT builds, for tests)
 #   make publish the NativeAOT binary out/minivmm (what run-guest.sh uses)
 #   make image   guest images from Debian packages into the cache (images/build.sh)
+#   make image-wayland  the wayland initramfs (NativeAOT guest proxy + Debian clients) for the guest tests
 #   make run     boot the default guest with its console on this terminal
 #   make test    images + every test project (KVM payloads, Linux smoke test included)
 #   make bench   benchmarks, printed as ratios against baselines measured in the same run
@@ -11,7 +12,7 @@ DOTNET ?= dotnet
 SOURCES := $(shell find src firmware -name '*.cs' -o -name '*.csproj' 2>/dev/null) Directory.Build.props
 
 
-.PHONY: deps build publish image run test bench clean
+.PHONY: deps build publish image image-wayland run test bench clean
 
 deps:
 	@tools/deps.sh
@@ -28,10 +29,13 @@ out/minivmm: $(SOURCES) | deps
 image:
 	images/build.sh all
 
+image-wayland: deps
+	images/build.sh wayland
+
 run:
 	./run-guest.sh
 
-test: deps image
+test: deps image image-wayland
 	tests/run.sh
 
 bench: publish image

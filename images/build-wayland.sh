@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds $MINIVMM_IMAGES/initramfs-wayland/initramfs.cpio: the busybox initramfs plus the guest
 # Wayland proxy (firmware/MiniVmm.GuestProxy) published NativeAOT as /bin/minivmm-guest-proxy,
-# and the glibc pieces `ldd` names for it (loader + libs, at their host paths), uncompressed.
+# the unmodified Debian clients wayland-info (wayland-utils) and weston-simple-shm (weston) for
+# /init's minivmm.wayland_clients=1 test mode, and the shared libraries `ldd` names for each of
+# them (loader + libs, at their host paths), uncompressed.
 # A separate image: the default initramfs stays busybox-only. Needs dotnet (SDK) and gcc.
 set -euo pipefail
 # shellcheck source=lib/common.sh
@@ -17,6 +19,9 @@ proxy_bin=minivmm-guest-proxy
 proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.Wayland src/MiniVmm.Wayland.Generator
   src/MiniVmm.Gpu src/MiniVmm.Virtio src/MiniVmm.Pci src/MiniVmm.Memory src/MiniVmm.Kvm
   tests/MiniVmm.TestSupport)
+# Debian's own client binaries, packed as the package installed them (never rebuilt).
+clients=(/usr/bin/wayland-info /usr/bin/weston-simple-shm)
+client_pkgs=(wayland-utils weston)
 protocol_xml=(/usr/share/wayland/wayland.xml
   /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml)
 
@@ -32,7 +37,8 @@ stamp_hash() {
     "$INIT_SCRIPT" "$IMAGES_DIR/wayland/publish-aot.props" "$repo/Directory.Build.props" \
     "${protocol_xml[@]}" -- "sources=$(sources_hash)" "dotnet=$(dotnet --version)" \
     "busybox-static=$(pkg_version busybox-static)" "cpio=$(pkg_version cpio)" \
-    "libc6=$(pkg_version libc6)"
+    "libc6=$(pkg_version libc6)" "wayland-utils=$(pkg_version wayland-utils)" \
+    "weston=$(pkg_version weston)" "libwayland-client0=$(pkg_version libwayland-client0)"
 }
 
 command -v dotnet >/dev/null || die "dotnet not found (the .NET 10 SDK publishes the proxy)"
@@ -44,7 +50,7 @@ if is_fresh "$out" "$hash" initramfs.cpio; then
   log "initramfs-wayland: up to date"
   exit 0
 fi
-need_pkgs "${INITRAMFS_PKGS[@]}"
+need_pkgs "${INITRAMFS_PKGS[@]}" "${client_pkgs[@]}"
 hash="$(stamp_hash)"
 mkdir -p "$out" "$work"
 rm -f "$out/.stamp"
@@ -60,16 +66,27 @@ bin="$work/publish/$proxy_bin"
 [[ -x "$bin" ]] || die "dotnet publish made no $bin"
 [[ "$(head -c 4 "$bin" | od -An -c | tr -d ' ')" == '177ELF' ]] || die "$bin is not an ELF (NativeAOT off?)"
 
-log "initramfs-wayland: stage busybox + init + proxy + its glibc libs"
+log "initramfs-wayland: stage busybox + init + proxy + clients + their shared libraries"
 root="$out/root"
 initramfs_stage "$root"
-mkdir -p "$root/run/user/0"
+mkdir -p "$root/run/user/0" "$root/usr/bin"
 install -m 755 "$bin" "$root/bin/$proxy_bin"
-ldd_out="$(ldd "$bin")" || die "ldd $bin failed"
-grep -q 'not found' <<<"$ldd_out" && die "ldd: unresolved libraries: $ldd_out"
 libs=()
-while read -r lib; do libs+=("$lib"); done < <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$ldd_out")
-((${#libs[@]})) || die "ldd named no libraries for $bin"
+# add_libs ELF: append to libs the absolute paths ldd names for ELF (loader included).
+add_libs() {
+  local ldd_out lib
+  ldd_out="$(ldd "$1")" || die "ldd $1 failed"
+  grep -q 'not found' <<<"$ldd_out" && die "ldd $1: unresolved libraries: $ldd_out"
+  while read -r lib; do libs+=("$lib"); done < <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^\//) print $i }' <<<"$ldd_out")
+}
+add_libs "$bin"
+for client in "${clients[@]}"; do
+  [[ -x "$client" ]] || die "missing $client (apt-get install ${client_pkgs[*]})"
+  install -m 755 "$client" "$root$client"
+  add_libs "$client"
+done
+mapfile -t libs < <(printf '%s\n' "${libs[@]}" | LC_ALL=C sort -u)
+((${#libs[@]})) || die "ldd named no libraries"
 for lib in "${libs[@]}"; do
   mkdir -p "$root$(dirname "$lib")"
   cp -L "$lib" "$root$lib" # the file itself at the path ldd printed (symlinks resolved)
@@ -81,21 +98,31 @@ printf '%s\n' "${libs[@]}" >"$out/libs.txt"
 
 log "initramfs-wayland: check the cpio (listing, proxy runs in a root unpacked from it)"
 listing="$(cpio -it --quiet <"$out/initramfs.cpio")"
-for f in "bin/$proxy_bin" "${libs[@]#/}"; do
+for f in "bin/$proxy_bin" "${clients[@]#/}" "${libs[@]#/}"; do
   grep -qxF "$f" <<<"$listing" || die "initramfs.cpio lacks $f"
 done
 check="$out/check"
 rm -rf "$root" "$check"
 mkdir -p "$check"
 (cd "$check" && cpio -id --quiet --no-absolute-filenames --nonmatching 'dev/*' <"$out/initramfs.cpio")
-if ((EUID == 0)); then
-  usage_out="$(chroot "$check" "/bin/$proxy_bin" 2>&1 || true)"
-else # no chroot without root: the unpacked loader with the unpacked libs only
-  loader="$(grep -m1 '/ld-linux' "$out/libs.txt")" || die "ldd named no ld-linux loader"
-  libdirs=("${libs[@]%/*}")
-  usage_out="$("$check$loader" --inhibit-cache --library-path \
-    "$(printf '%s:' "${libdirs[@]/#/$check}")" "$check/bin/$proxy_bin" 2>&1 || true)"
-fi
-rm -rf "$check"
+# run_in_image PROGRAM [ARG...]: PROGRAM's output when run from the unpacked image alone.
+run_in_image() {
+  if ((EUID == 0)); then
+    chroot "$check" "$@" 2>&1 || true
+  else # no chroot without root: the unpacked loader with the unpacked libs only
+    local loader libdirs
+    loader="$(grep -m1 '/ld-linux' "$out/libs.txt")" || die "ldd named no ld-linux loader"
+    libdirs=("${libs[@]%/*}")
+    "$check$loader" --inhibit-cache --library-path "$(printf '%s:' "${libdirs[@]/#/$check}")" \
+      "$check$1" "${@:2}" 2>&1 || true
+  fi
+}
+usage_out="$(run_in_image "/bin/$proxy_bin")"
 grep -q "^usage: $proxy_bin" <<<"$usage_out" || die "$proxy_bin did not run from the image: $usage_out"
+for client in "${clients[@]}"; do
+  # No compositor in the chroot: each client must load and then fail to connect, nothing worse.
+  client_out="$(XDG_RUNTIME_DIR=/nonexistent WAYLAND_DISPLAY=none run_in_image "$client")"
+  grep -q 'error while loading shared libraries' <<<"$client_out" && die "$client did not load from the image: $client_out"
+done
+rm -rf "$check"
 write_stamp "$out" "$hash"

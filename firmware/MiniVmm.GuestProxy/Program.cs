@@ -33,6 +33,9 @@ void Log(string line) => Console.Error.WriteLine("minivmm-guest-proxy: " + line)
 Func<ICrossDomainTransport> transports = inProcess
     ? () => new InProcessCrossDomainTransport(MiniVmm.Gpu.CompositorSockets.Only(compositor), channel)
     : () => new DrmCrossDomainTransport(device, channel);
+// Says which side of the protocol this proxy talks to (the guest end-to-end test checks it is the DRM driver).
+Log(inProcess ? $"transport: in-process device model, compositor {compositor}, channel {channel}"
+    : $"transport: DRM {device}, cross-domain channel {channel}");
 using var stop = new ManualResetEventSlim();
 using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
 using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });

@@ -29,6 +29,9 @@ public static class BootLayout
     /// <summary>Room at <see cref="CommandLine"/>, including the NUL. The kernel's cmdline_size may lower it.</summary>
     public const int CommandLineMax = 2048;
 
+    /// <summary>The setup_data list (one SETUP_RNG_SEED node), right after the command line's room.</summary>
+    public const ulong SetupData = CommandLine + CommandLineMax;
+
     /// <summary>
     /// Start of the e820-reserved area (the classic EBDA start, 639 KiB). Linux scans 0x9FC00 for
     /// the MP floating pointer ("top 1K of base RAM"), so the MP table lives here.

@@ -5,7 +5,7 @@ namespace MiniVmm.Boot;
 
 /// <summary>
 /// Lays out guest memory for Linux's 64-bit boot protocol: the vmlinux at its physical addresses,
-/// GDT/IDT, identity page tables, MP table, command line, initrd and zero page. Everything is
+/// GDT/IDT, identity page tables, MP table, command line, an RNG seed (setup_data), initrd and zero page. Everything is
 /// validated (CPU count, command line, memory size, initrd) before the first byte is written.
 /// </summary>
 public static class LinuxLoader
@@ -30,7 +30,8 @@ public static class LinuxLoader
         memory.Write(new GuestAddress(BootLayout.CommandLine), cmdline);
         if (initrdRange is { } range)
             memory.Write(new GuestAddress(range.Start), initrd);
-        var bootParams = ZeroPage.Build(kernel, BootLayout.CommandLine, initrdRange, e820);
+        SetupData.WriteRngSeed(memory, BootLayout.SetupData);
+        var bootParams = ZeroPage.Build(kernel, BootLayout.CommandLine, initrdRange, e820, BootLayout.SetupData);
         memory.Write(new GuestAddress(BootLayout.ZeroPage), in bootParams);
 
         return new BootInfo

@@ -12,7 +12,9 @@ public static class ZeroPage
     public const byte LoaderTypeUndefined = 0xFF;  // "no assigned id" in boot.rst
     public const ushort HeapEnd = 0xFE00;          // heap_end_ptr: setup-code heap end, only used by the real-mode path
 
-    public static BootParams Build(KernelImage kernel, ulong commandLine, PhysicalRange? initrd, ReadOnlySpan<E820Entry> e820)
+    /// <param name="setupData">The first setup_data node, or 0 (every kernel MiniVmm boots speaks protocol 2.12 or later, so reads it).</param>
+    public static BootParams Build(KernelImage kernel, ulong commandLine, PhysicalRange? initrd, ReadOnlySpan<E820Entry> e820,
+        ulong setupData = 0)
     {
         if (e820.Length > E820Map.MaxEntries)
             throw new BootException($"{e820.Length} e820 entries; the zero page holds {E820Map.MaxEntries}");
@@ -50,6 +52,8 @@ public static class ZeroPage
             hdr.RamdiskImage = 0;
             hdr.RamdiskSize = 0;
         }
+
+        hdr.SetupData = setupData;
 
         bootParams.E820Entries = (byte)e820.Length;
         for (int i = 0; i < e820.Length; i++)

@@ -22,10 +22,11 @@ public static class GuestConsoleDiagnosis
         if (pvmHost && reachedInit && reason.Contains("init", StringComparison.OrdinalIgnoreCase))
         {
             text.Append("The kernel booted and handed over to /init, and /init died on its first system call. ")
-                .Append("That is this host, not your kernel: /dev/kvm here is kvm_pvm, a software KVM on which guest ")
-                .Append("user mode cannot make system calls (syscall stays at CPL3 and faults; int 0x80 raises #UD). ")
-                .Append("Everything the kernel does by itself ran; to go further, boot on a machine with hardware KVM ")
-                .Append("(kvm_intel or kvm_amd).");
+                .Append("That is this host, not your kernel: /dev/kvm here is kvm_pvm, a software KVM that leaves a guest ")
+                .Append("SYSCALL half done (it stays at CPL3 and faults on the kernel's entry page). Everything the kernel ")
+                .Append("does by itself ran; to go further, apply MiniVmm's test-kernel patch ")
+                .Append("images/kernel/patches/0001-x86-entry-finish-pvm-syscall.patch to your kernel (inert on hardware; the ")
+                .Append("default small kernel carries it), or boot on a machine with hardware KVM (kvm_intel or kvm_amd).");
         }
         else if (reason.Contains("VFS: Unable to mount root", StringComparison.Ordinal))
         {

@@ -70,6 +70,31 @@ public sealed class LinuxLoaderTests
     }
 
     [Fact]
+    public void TheZeroPageChainsOneFreshRngSeedNodeAsSetupData()
+    {
+        var kernel = KernelImage.Parse(BzImage("gzip", SmallElf()), "vmlinuz");
+        byte[] Seed()
+        {
+            using var memory = GuestMemory.CreateFlat(64 * MiB);
+            LinuxLoader.Load(memory, kernel, [], CommandLine, 1);
+            var raw = new byte[4096];
+            memory.Read(new GuestAddress(0x7000), raw);
+            ulong node = BitConverter.ToUInt64(raw, 0x250); // hdr.setup_data
+            Assert.Equal(0x20800ul, node);                   // after the command line's 2 KiB
+            var header = new byte[16 + 32];
+            memory.Read(new GuestAddress(node), header);
+            Assert.Equal(0ul, BitConverter.ToUInt64(header, 0)); // next: the only node
+            Assert.Equal(9u, BitConverter.ToUInt32(header, 8));  // SETUP_RNG_SEED
+            Assert.Equal(32u, BitConverter.ToUInt32(header, 12));
+            return header[16..];
+        }
+        var first = Seed();
+        var second = Seed();
+        Assert.NotEqual(new byte[32], first);
+        Assert.NotEqual(first, second); // fresh randomness per boot, never a constant
+    }
+
+    [Fact]
     public void InitrdGoesPageAlignedToTheTopOfLowRamAboveTheKernel()
     {
         var kernel = KernelImage.Parse(SmallElf(), "vmlinux");

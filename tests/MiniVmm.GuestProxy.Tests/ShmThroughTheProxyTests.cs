@@ -101,21 +101,7 @@ public sealed class ShmThroughTheProxyTests
         MiniVmm.Gpu.PngWriter.Write(file, shot.Rgba, shot.Width, shot.Height);
     }
 
-    /// <summary>Pixels that are neither the desktop background nor grey (panel, borders, black): the client's.</summary>
-    private static int Colourful(PngImage shot)
-    {
-        var count = 0;
-        for (var y = 0; y < shot.Height; y++)
-        {
-            for (var x = 0; x < shot.Width; x++)
-            {
-                var (r, g, b, _) = shot.GetPixel(x, y);
-                if ((r, g, b) != WestonCompositor.Background && Math.Max(r, Math.Max(g, b)) - Math.Min(r, Math.Min(g, b)) > 48)
-                    count++;
-            }
-        }
-        return count;
-    }
+    private static int Colourful(PngImage shot) => WestonCompositor.ClientPixels(shot);
 
     /// <summary>Screenshots until <paramref name="done"/> holds or 10 s pass (the first frame may still be in flight).</summary>
     internal static PngImage WaitForScreenshot(ProxyFixture chain, Func<PngImage, bool> done) =>

@@ -17,6 +17,18 @@ public sealed class DiagnosisTests
         Assert.StartsWith("the guest kernel panicked: \"Attempted to kill init! exitcode=0x0000000b\".", text);
         Assert.Contains("kvm_pvm", text);
         Assert.Contains("hardware KVM", text);
+        // The way out on this host: the test-kernel patch, by a path that exists in the repository.
+        string patch = System.Text.RegularExpressions.Regex.Match(text, @"images/kernel/patches/\S+\.patch").Value;
+        Assert.NotEmpty(patch);
+        Assert.True(File.Exists(Path.Combine(RepositoryRoot(), patch)), patch + " is named by the diagnosis but is not in the repository");
+    }
+
+    private static string RepositoryRoot()
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "MiniVmm.sln")))
+            directory = directory.Parent;
+        return directory?.FullName ?? throw new DirectoryNotFoundException("MiniVmm.sln above " + AppContext.BaseDirectory);
     }
 
     [Fact]

@@ -27,6 +27,23 @@ public sealed partial class WestonCompositor : IDisposable
     /// <summary>The background colour <see cref="Config"/> asks for: what a screenshot shows outside windows.</summary>
     public static readonly (byte R, byte G, byte B) Background = (0x20, 0x40, 0x60);
 
+    /// <summary>Pixels of <paramref name="shot"/> that are neither the desktop <see cref="Background"/> nor grey (panel,
+    /// borders, black): what a client drew.</summary>
+    public static int ClientPixels(PngImage shot)
+    {
+        var count = 0;
+        for (var y = 0; y < shot.Height; y++)
+        {
+            for (var x = 0; x < shot.Width; x++)
+            {
+                var (r, g, b, _) = shot.GetPixel(x, y);
+                if ((r, g, b) != Background && Math.Max(r, Math.Max(g, b)) - Math.Min(r, Math.Min(g, b)) > 48)
+                    count++;
+            }
+        }
+        return count;
+    }
+
     // The desktop shell's defaults fade the whole screen in at start-up and draw a panel; both would spoil
     // exact-colour checks, so they are turned off. Unknown sections are ignored by other shells.
     private const string Config = """
