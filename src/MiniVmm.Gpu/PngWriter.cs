@@ -36,10 +36,11 @@ public static class PngWriter
         Write(file, image);
     }
 
-    /// <summary>Captures <paramref name="scanout"/> into a PNG file; false when the scanout shows nothing.</summary>
+    /// <summary>Writes what <paramref name="scanout"/> shows, or last showed before the guest disabled it, into a PNG
+    /// file; false when it never showed anything.</summary>
     public static bool TryWriteScreenshot(Scanout scanout, string path)
     {
-        if (scanout.Capture() is not { } image)
+        if (scanout.LastShown() is not { } image)
             return false;
         WriteFile(path, image);
         return true;

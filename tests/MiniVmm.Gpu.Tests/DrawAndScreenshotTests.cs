@@ -120,9 +120,37 @@ public sealed class DrawAndScreenshotTests
         {
             File.Delete(path);
         }
-        Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 0, default).Type);
-        Assert.False(PngWriter.TryWriteScreenshot(h.Device.Scanouts[0], path));
+        using var blank = new GpuHarness(new GpuOptions { Width = (int)Width, Height = (int)Height });
+        Assert.False(PngWriter.TryWriteScreenshot(blank.Device.Scanouts[0], path)); // a head that never showed anything
         Assert.False(File.Exists(path));
+    }
+
+    /// <summary>
+    /// Linux disables every CRTC (SET_SCANOUT with resource 0) and resets virtio devices when it reboots, so the exit
+    /// screenshot of a cleanly ended guest shows the last frame the scanout showed, not nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AScanoutTheGuestDisabledStillScreenshotsItsLastFrame(bool byDeviceReset)
+    {
+        using var h = Draw();
+        var shown = h.Device.Scanouts[0].Capture()!;
+        if (byDeviceReset)
+            h.Device.Reset();
+        else
+            Assert.Equal(RESP_OK_NODATA, h.SetScanout(0, 0, default).Type);
+        Assert.Null(h.Device.Scanouts[0].Capture()); // the guest's view: disabled
+        string path = Path.Combine(Path.GetTempPath(), $"minivmm-gpu-test-{Guid.NewGuid():N}.png");
+        try
+        {
+            Assert.True(PngWriter.TryWriteScreenshot(h.Device.Scanouts[0], path));
+            Assert.Equal(shown.Pixels, TinyPngReader.Decode(File.ReadAllBytes(path)).Rgba);
+        }
+        finally
+        {
+            File.Delete(path);
+        }
     }
 
     /// <summary>Multi-head: one file per scanout in use, scanout N's named NAME-N.png; an unused head writes none.</summary>

@@ -143,6 +143,7 @@ public sealed partial class Gpu2DBackend
     {
         if (scanout.Resource is null)
             return;
+        scanout.KeepLastFrameLocked();
         if (scanout.Blob is { } shown)
             _hostBytes -= shown.Shadow.Pixels.LongLength;
         scanout.Blob = null;

@@ -22,6 +22,9 @@ public sealed class Scanout
     internal Resource2D? Resource { get; set; }
     internal VirtioGpuRect Rect { get; set; }
 
+    // Guarded by _backendLock: the frame shown when the guest last disabled this scanout (see LastShown).
+    private ScanoutImage? _lastFrame;
+
     /// <summary>Set when the scanout shows a blob (then <see cref="Resource"/> is the blob's shadow copy).</summary>
     internal ScanoutBlob? Blob { get; set; }
 
@@ -41,16 +44,33 @@ public sealed class Scanout
     public ScanoutImage? Capture(PixelOrder order = PixelOrder.Rgba)
     {
         lock (_backendLock)
-        {
-            if (Resource is not { } resource)
-                return null;
-            var r = Rect;
-            int width = (int)r.Width, height = (int)r.Height;
-            var pixels = new byte[width * height * PixelFormats.BytesPerPixel];
-            int start = (int)r.Y * resource.Stride + (int)r.X * PixelFormats.BytesPerPixel;
-            PixelFormats.Convert(resource.Pixels.AsSpan(start), resource.Stride, width, height, resource.Format, pixels, order);
-            return new ScanoutImage(width, height, pixels, order);
-        }
+            return CaptureLocked(order);
+    }
+
+    /// <summary>
+    /// What a person last saw on this head: the current frame, or, once the guest has disabled the scanout, the
+    /// frame it showed until then, as RGBA (Linux disables every CRTC and resets virtio devices on reboot, so an exit
+    /// screenshot would otherwise always be empty after a clean shutdown); null when it never showed anything.
+    /// </summary>
+    public ScanoutImage? LastShown()
+    {
+        lock (_backendLock)
+            return CaptureLocked(PixelOrder.Rgba) ?? _lastFrame;
+    }
+
+    /// <summary>Called under the backend lock just before the scanout is disabled: keeps its frame for <see cref="LastShown"/>.</summary>
+    internal void KeepLastFrameLocked() => _lastFrame = CaptureLocked(PixelOrder.Rgba) ?? _lastFrame;
+
+    private ScanoutImage? CaptureLocked(PixelOrder order)
+    {
+        if (Resource is not { } resource)
+            return null;
+        var r = Rect;
+        int width = (int)r.Width, height = (int)r.Height;
+        var pixels = new byte[width * height * PixelFormats.BytesPerPixel];
+        int start = (int)r.Y * resource.Stride + (int)r.X * PixelFormats.BytesPerPixel;
+        PixelFormats.Convert(resource.Pixels.AsSpan(start), resource.Stride, width, height, resource.Format, pixels, order);
+        return new ScanoutImage(width, height, pixels, order);
     }
 }
 
