@@ -5,7 +5,8 @@ IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../paths.sh
 . "$IMAGES_DIR/paths.sh"
 
-log() { printf 'images: %s\n' "$*" >&2; }
+# Each line carries the seconds since this build script started, so long steps show their cost.
+log() { printf 'images: %s [%ds]\n' "$*" "$SECONDS" >&2; }
 die() { printf 'images: error: %s\n' "$*" >&2; exit 1; }
 
 _apt_updated=0
