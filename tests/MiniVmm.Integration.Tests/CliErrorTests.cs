@@ -77,7 +77,7 @@ public sealed class CliErrorTests : IDisposable
     public void ABadSerialTargetIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--serial", "tcp:1234"), "--serial");
 
-    [Fact]
+    [KvmFact]
     public void APayloadRunsThroughTheCliAndItsExitCodeComesBack()
     {
         var result = Run("run", "--kernel", WriteFile("exit.elf", MiniVmm.Firmware.Payloads.SerialHello("bye\n", 42)));
@@ -109,7 +109,7 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run(["run", "--kernel", Payload(), .. sockets.SelectMany(s => new[] { "--wayland-socket", s })]), expected);
 
     /// <summary>--verbose lists every socket with its channel, and the guest finds the named ones on its command line.</summary>
-    [Fact]
+    [KvmFact]
     public void NamedWaylandSocketsAreListedAndPassedToTheGuest()
     {
         string first = Path.Combine(_directory, "first-0"), second = Path.Combine(_directory, "second-0");
@@ -125,7 +125,7 @@ public sealed class CliErrorTests : IDisposable
     public void ABadGpuOptionIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--gpu", "width=abc"), "--gpu");
 
-    [Fact]
+    [KvmFact]
     public void WithDisplayNoneTheVmRunsHeadlessEvenWithoutACompositor()
     {
         var result = MiniVmmProcess.Run(["run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "--display", "none"],
