@@ -95,7 +95,8 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(MiniVmmProcess.Run(["run", "--kernel", Payload()], TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["MINIVMM_KVM"] = "/dev/null" }), "not a usable KVM device");
 
-    [Fact]
+    // The KVM device is checked before the display is opened, so this error is only reached where KVM opens.
+    [KvmFact]
     public void AnUnreachableCompositorIsReported() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--display", "wayland", "--wayland-socket", Path.Combine(_directory, "wayland-9")),
             "cannot connect to the Wayland compositor");
