@@ -58,6 +58,21 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run("run", "--kernel", Payload(), "--memory", "1M"), "too small");
 
     [Fact]
+    public void AMemorySizeThatIsNotOneIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--memory", "1.5G"), "--memory '1.5G' is not a size");
+
+    /// <summary>-m 1024 is 1 GiB (MiB, as in QEMU and kvmtool), and 2Gi is 2 GiB: the guest's e820 map ends there.</summary>
+    [KvmTheory]
+    [InlineData("1024", "0x40000000")]
+    [InlineData("2Gi", "0x80000000")]
+    public void ABareMemoryNumberIsMebibytes(string memory, string ramEnd)
+    {
+        var result = Run("run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "-m", memory, "--trace", "boot", "--display", "none");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($", {ramEnd}) usable", result.Stderr);
+    }
+
+    [Fact]
     public void ZeroCpusIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--cpus", "0"), "--cpus 0");
 
