@@ -3,7 +3,8 @@
 #   make publish the NativeAOT binary out/minivmm (what run-guest.sh uses)
 #   make image   guest images from Debian packages into the cache (images/build.sh)
 #   make run     boot the default guest with its console on this terminal
-#   make test    images + every test project (KVM payloads, Linux smoke test included)
+#   make test    images + the NativeAOT binary + every test project (KVM payloads, Linux boots included;
+#                tests needing /dev/kvm are skipped, loudly, on a host without it)
 #   make bench   benchmarks, printed as ratios against baselines measured in the same run
 #   make deps    the Debian packages the build and tests need (tools/deps.sh)
 SHELL := /bin/bash
@@ -31,7 +32,8 @@ image:
 run:
 	./run-guest.sh
 
-test: deps image
+# publish first: a test boots through run-guest.sh, which needs out/minivmm.
+test: deps image publish
 	tests/run.sh
 
 bench: publish image

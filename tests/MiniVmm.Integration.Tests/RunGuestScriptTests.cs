@@ -100,6 +100,16 @@ public sealed class RunGuestScriptTests : IDisposable
     }
 
     [Fact]
+    public void CheckSaysStaleForAnEmptyCacheAndBuildsNothing()
+    {
+        var result = RunScript("images/build.sh", "--check", "initramfs", "small");
+        Assert.Equal(1, result.ExitCode);
+        Assert.Equal("initramfs: stale\nsmall: stale\n", result.Stdout);
+        Assert.False(File.Exists(Path.Combine(Cache, "images", "initramfs", "initramfs.cpio")));
+        Assert.False(Directory.Exists(Path.Combine(Cache, "images", "small-6.1")));
+    }
+
+    [Fact]
     public void AnUnknownImageStepIsOneLineAndExitTwo()
     {
         var result = RunScript("images/build.sh", "--plan", "kernel");
