@@ -83,13 +83,22 @@ if [[ $ONLY == winsrv ]]; then
   exit 0
 fi
 
+# Without a usable KVM device the rows that run a guest (MiniVmm's and QEMU's) print "skipped: no /dev/kvm";
+# the device-model rows still run, and the baselines (QEMU, gcc) are not needed. MINIVMM_KVM (the device
+# minivmm opens) can point elsewhere to try that.
+kvm=1
+kvm_device=${MINIVMM_KVM:-/dev/kvm}
+[[ -c $kvm_device && -r $kvm_device && -w $kvm_device ]] || { kvm=0; log "$kvm_device is not usable here: the KVM rows are skipped"; }
+
 # --- baseline tools ---------------------------------------------------------------------------
 missing=()
-command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-[[ -e /usr/share/seabios/bios-256k.bin || -e /usr/share/qemu/bios-256k.bin ]] || missing+=(seabios)
-command -v gcc >/dev/null || missing+=(gcc)
-echo '#include <linux/kvm.h>' | gcc -E - >/dev/null 2>&1 || missing+=(libc6-dev linux-libc-dev)
-[[ -x /usr/bin/time ]] || missing+=(time)
+if ((kvm)); then
+  command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+  [[ -e /usr/share/seabios/bios-256k.bin || -e /usr/share/qemu/bios-256k.bin ]] || missing+=(seabios)
+  command -v gcc >/dev/null || missing+=(gcc)
+  echo '#include <linux/kvm.h>' | gcc -E - >/dev/null 2>&1 || missing+=(libc6-dev linux-libc-dev)
+  [[ -x /usr/bin/time ]] || missing+=(time)
+fi
 if ((${#missing[@]})); then
   if [[ $(id -u) != 0 ]]; then
     fail "need ${missing[*]} (baselines only): sudo apt-get install -y --no-install-recommends ${missing[*]}"
@@ -98,11 +107,6 @@ if ((${#missing[@]})); then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
     || fail "apt-get install ${missing[*]}"
 fi
-# Without a usable KVM device the rows that run a guest (MiniVmm's and QEMU's) print "skipped: no /dev/kvm";
-# the device-model rows still run. MINIVMM_KVM (the device minivmm opens) can point elsewhere to try that.
-kvm=1
-kvm_device=${MINIVMM_KVM:-/dev/kvm}
-[[ -c $kvm_device && -r $kvm_device && -w $kvm_device ]] || { kvm=0; log "$kvm_device is not usable here: the KVM rows are skipped"; }
 
 # --- builds -----------------------------------------------------------------------------------
 log "building (Release: bench helper, MiniVmm JIT, MiniVmm NativeAOT) ..."
@@ -118,7 +122,9 @@ else
     || { tail -20 "$OUT/build-aot.log" >&2; fail "dotnet publish src/MiniVmm (NativeAOT)"; }
   AOT=("$OUT/aot/minivmm")
 fi
-gcc -O2 -Wall -Wextra -o "$OUT/kvm-pio-loop" bench/kvm-pio-loop.c || fail "gcc bench/kvm-pio-loop.c"
+if ((kvm)); then
+  gcc -O2 -Wall -Wextra -o "$OUT/kvm-pio-loop" bench/kvm-pio-loop.c || fail "gcc bench/kvm-pio-loop.c"
+fi
 
 BENCH=(dotnet "$OUT/art/bin/MiniVmm.Bench/release/MiniVmm.Bench.dll")
 JIT=(dotnet "$OUT/art/bin/MiniVmm/release/minivmm.dll")
@@ -304,7 +310,7 @@ else
 fi
 echo
 echo "MiniVmm bench: ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except MB/s)"
-echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); $(qemu-system-x86_64 --version | head -1 | sed 's/ *Copyright.*//')"
+echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); $( ((kvm)) && qemu-system-x86_64 --version | head -1 | sed 's/ *Copyright.*//' || echo "no QEMU run")"
 printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
 printf '%s\n' "${rows[@]}"
