@@ -314,9 +314,11 @@ echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cu
 printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
 printf '%s\n' "${rows[@]}"
-echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_LARGE-exit loop; MiniVmm = (wall of pio-$PIO_LARGE - wall of pio-$PIO_SMALL) / $((PIO_LARGE - PIO_SMALL)); both run 'out dx,al; dec ecx; jnz' in 64-bit mode"
-echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
-echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
+if ((kvm)); then
+  echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_LARGE-exit loop; MiniVmm = (wall of pio-$PIO_LARGE - wall of pio-$PIO_SMALL) / $((PIO_LARGE - PIO_SMALL)); both run 'out dx,al; dec ecx; jnz' in 64-bit mode"
+  echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
+  echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
+fi
 echo "$gpu_note"
 [[ -z $winsrv_note ]] || echo "$winsrv_note"
 echo "$boot_note"
