@@ -4,7 +4,8 @@
 #   make image   guest images from Debian packages into the cache (images/build.sh)
 #   make image-wayland  the wayland initramfs (NativeAOT guest proxy + Debian clients) for the guest tests
 #   make run     boot the default guest with its console on this terminal
-#   make test    images + every test project (KVM payloads, Linux smoke test included)
+#   make test    images + the NativeAOT binary + every test project (KVM payloads, Linux boots included;
+#                tests needing /dev/kvm are skipped, loudly, on a host without it)
 #   make bench   benchmarks, printed as ratios against baselines measured in the same run
 #   make deps    the Debian packages the build and tests need (tools/deps.sh)
 SHELL := /bin/bash
@@ -35,7 +36,9 @@ image-wayland: deps
 run:
 	./run-guest.sh
 
-test: deps image image-wayland
+# publish first: a test boots through run-guest.sh, which needs out/minivmm; image-wayland for the guest
+# end-to-end test (the shipped NativeAOT proxy and Debian clients in a Linux guest).
+test: deps image image-wayland publish
 	tests/run.sh
 
 bench: publish image

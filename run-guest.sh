@@ -2,6 +2,8 @@
 # Boots a Linux guest under MiniVmm with its console on this terminal (Ctrl-A x quits).
 #   ./run-guest.sh                         the default image (small 6.1 kernel + busybox initramfs)
 #   ./run-guest.sh --kernel PATH [--initrd PATH] [any other `minivmm run` option]
+#       PATH is taken from the directory you run this in; --kernel DIR of a kernel build tree
+#       boots DIR/arch/x86/boot/bzImage. -k -i -a -m -c are --kernel --initrd --append --memory --cpus.
 #   ./run-guest.sh --debian                the stock Debian 6.1 kernel with its module chain
 #   ./run-guest.sh --wayland               the small kernel + the wayland initramfs: /init starts
 #       the guest Wayland proxy (minivmm.wayland=1), MiniVmm gets --display wayland and, unless
@@ -9,56 +11,83 @@
 #       keeps every mappable host blob, hence every wl_shm pool the proxy makes, mapped in that BAR).
 #       Needs hardware KVM (vmx/svm) to get that far: on kvm_pvm hosts guest user space cannot
 #       make system calls, so the boot stops at /init with MiniVmm's diagnosis.
-# Builds what is missing first: the NativeAOT binary (make publish) and the images it boots.
+#   ./run-guest.sh --dry-run ...           print the image steps and the minivmm command, build nothing
+# Builds what is missing first: the NativeAOT binary (make publish) and every image it boots.
 set -euo pipefail
-cd "$(dirname "$0")"
+# Never cd: every path argument (kernel, initrd, --serial file:, screenshots) stays relative to the
+# caller's directory, and the checkout's own files are reached through $here.
+here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
-kernel="" initrd="" image=small wayland=0 gpu="" display="" append=""
+die() { echo "run-guest.sh: $*" >&2; exit 2; }
+# need OPTION ARGC: OPTION must be followed by a value.
+need() { (($2 >= 2)) || die "$1 needs a value"; }
+
+kernel="" initrd="" image=small wayland=0 dry=0 gpu="" display="" append=""
 args=()
 while (($#)); do
 	case "$1" in
-	--kernel) kernel="$2"; shift 2 ;;
+	--kernel | -k) need "$1" $#; kernel="$2"; shift 2 ;;
 	--kernel=*) kernel="${1#*=}"; shift ;;
-	--initrd) initrd="$2"; shift 2 ;;
+	--initrd | -i) need "$1" $#; initrd="$2"; shift 2 ;;
 	--initrd=*) initrd="${1#*=}"; shift ;;
 	--debian) image=debian; shift ;;
 	--wayland) wayland=1; shift ;;
-	--gpu) gpu="$2"; shift 2 ;;
+	--dry-run) dry=1; shift ;;
+	--gpu) need "$1" $#; gpu="$2"; shift 2 ;;
 	--gpu=*) gpu="${1#*=}"; shift ;;
-	--display) display="$2"; shift 2 ;;
+	--display) need "$1" $#; display="$2"; shift 2 ;;
 	--display=*) display="${1#*=}"; shift ;;
-	--append | -a) append="$2"; shift 2 ;;
+	--append | -a) need "$1" $#; append="$2"; shift 2 ;;
 	--append=*) append="${1#*=}"; shift ;;
-	-h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exec out/minivmm run --help 2>/dev/null || exit 0 ;;
+	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exec "$here/out/minivmm" run --help 2>/dev/null || exit 0 ;;
+	# -m/-c and every other `minivmm run` option go through as they are, with their values.
 	*) args+=("$1"); shift ;;
 	esac
 done
 
+# The caller's paths, made absolute before anything else; a kernel build tree means its bzImage.
+if [[ -n "$kernel" ]]; then
+	[[ -e "$kernel" ]] || die "--kernel $kernel not found (from $PWD)"
+	if [[ -d "$kernel" ]]; then
+		[[ -f "$kernel/arch/x86/boot/bzImage" ]] || die "--kernel $kernel is a directory without arch/x86/boot/bzImage (build the kernel first, or give the file)"
+		kernel="$kernel/arch/x86/boot/bzImage"
+	fi
+	kernel="$(realpath "$kernel")"
+	[[ "$image" == debian ]] && die "--debian boots the Debian kernel: leave out --kernel"
+fi
+if [[ -n "$initrd" ]]; then
+	[[ -f "$initrd" ]] || die "--initrd $initrd not found (from $PWD)"
+	initrd="$(realpath "$initrd")"
+fi
+
+# The images to build, and the paths of what they produce (images/paths.sh is the one place for those).
+steps=()
+image_path() { "$here/images/paths.sh" "$1"; }
 if ((wayland)); then
-	[[ "$image" == debian ]] && { echo "run-guest.sh: --wayland boots the small kernel, not --debian" >&2; exit 2; }
-	[[ -n "$initrd" ]] || { images/build.sh wayland >/dev/null; initrd="$(images/paths.sh wayland-initramfs)"; }
+	[[ "$image" == debian ]] && die "--wayland boots the small kernel, not --debian"
+	[[ -n "$initrd" ]] || { steps+=(wayland); initrd="$(image_path wayland-initramfs)"; }
 	append="${append:+$append }minivmm.wayland=1"
 	gpu="${gpu:-blob=on,contexts=on,hostmem=1G}"
 	display="${display:-wayland}"
 fi
+if [[ "$image" == debian ]]; then
+	steps+=(debian)
+	kernel="$(image_path debian-kernel)"
+	initrd="${initrd:-$(image_path debian-initramfs)}"
+else
+	[[ -n "$kernel" ]] || { steps+=(small); kernel="$(image_path small-kernel)"; }
+	[[ -n "$initrd" ]] || { steps+=(initramfs); initrd="$(image_path initramfs)"; }
+fi
 [[ -n "$gpu" ]] && args+=(--gpu "$gpu")
 [[ -n "$display" ]] && args+=(--display "$display")
 [[ -n "$append" ]] && args+=(--append "$append")
+command=("$here/out/minivmm" run --kernel "$kernel" --initrd "$initrd" "${args[@]}")
 
-make -s publish >&2
-
-if [[ -z "$kernel" ]]; then
-	images/build.sh "$image" >/dev/null
-	if [[ "$image" == debian ]]; then
-		kernel="$(images/paths.sh debian-kernel)"
-		initrd="${initrd:-$(images/paths.sh debian-initramfs)}"
-	else
-		kernel="$(images/paths.sh small-kernel)"
-		initrd="${initrd:-$(images/paths.sh initramfs)}"
-	fi
-elif [[ -z "$initrd" ]]; then
-	images/build.sh initramfs >/dev/null
-	initrd="$(images/paths.sh initramfs)"
+if ((dry)); then
+	echo "images: ${steps[*]}"
+	printf 'run:'; printf ' %q' "${command[@]}"; echo
+	exit 0
 fi
-
-exec out/minivmm run --kernel "$kernel" --initrd "$initrd" "${args[@]}"
+make -s -C "$here" publish >&2
+((${#steps[@]} == 0)) || "$here/images/build.sh" "${steps[@]}" >/dev/null
+exec "${command[@]}"

@@ -14,6 +14,7 @@
 #                                `make publish`) instead of publishing one into BENCH_OUT
 #
 # Baselines only (never the product): qemu-system-x86 and gcc, installed with apt-get if missing.
+# Without a usable /dev/kvm (or MINIVMM_KVM) the rows that run guests print "skipped: no /dev/kvm".
 # Exit status: 0 when every tool ran; 1 when a build, a baseline or MiniVmm failed to run.
 set -euo pipefail
 
@@ -82,13 +83,22 @@ if [[ $ONLY == winsrv ]]; then
   exit 0
 fi
 
+# Without a usable KVM device the rows that run a guest (MiniVmm's and QEMU's) print "skipped: no /dev/kvm";
+# the device-model rows still run, and the baselines (QEMU, gcc) are not needed. MINIVMM_KVM (the device
+# minivmm opens) can point elsewhere to try that.
+kvm=1
+kvm_device=${MINIVMM_KVM:-/dev/kvm}
+[[ -c $kvm_device && -r $kvm_device && -w $kvm_device ]] || { kvm=0; log "$kvm_device is not usable here: the KVM rows are skipped"; }
+
 # --- baseline tools ---------------------------------------------------------------------------
 missing=()
-command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
-[[ -e /usr/share/seabios/bios-256k.bin || -e /usr/share/qemu/bios-256k.bin ]] || missing+=(seabios)
-command -v gcc >/dev/null || missing+=(gcc)
-echo '#include <linux/kvm.h>' | gcc -E - >/dev/null 2>&1 || missing+=(libc6-dev linux-libc-dev)
-[[ -x /usr/bin/time ]] || missing+=(time)
+if ((kvm)); then
+  command -v qemu-system-x86_64 >/dev/null || missing+=(qemu-system-x86)
+  [[ -e /usr/share/seabios/bios-256k.bin || -e /usr/share/qemu/bios-256k.bin ]] || missing+=(seabios)
+  command -v gcc >/dev/null || missing+=(gcc)
+  echo '#include <linux/kvm.h>' | gcc -E - >/dev/null 2>&1 || missing+=(libc6-dev linux-libc-dev)
+  [[ -x /usr/bin/time ]] || missing+=(time)
+fi
 if ((${#missing[@]})); then
   if [[ $(id -u) != 0 ]]; then
     fail "need ${missing[*]} (baselines only): sudo apt-get install -y --no-install-recommends ${missing[*]}"
@@ -97,7 +107,6 @@ if ((${#missing[@]})); then
   { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"; } >&2 \
     || fail "apt-get install ${missing[*]}"
 fi
-[[ -r /dev/kvm && -w /dev/kvm ]] || fail "/dev/kvm is not usable here"
 
 # --- builds -----------------------------------------------------------------------------------
 log "building (Release: bench helper, MiniVmm JIT, MiniVmm NativeAOT) ..."
@@ -113,7 +122,9 @@ else
     || { tail -20 "$OUT/build-aot.log" >&2; fail "dotnet publish src/MiniVmm (NativeAOT)"; }
   AOT=("$OUT/aot/minivmm")
 fi
-gcc -O2 -Wall -Wextra -o "$OUT/kvm-pio-loop" bench/kvm-pio-loop.c || fail "gcc bench/kvm-pio-loop.c"
+if ((kvm)); then
+  gcc -O2 -Wall -Wextra -o "$OUT/kvm-pio-loop" bench/kvm-pio-loop.c || fail "gcc bench/kvm-pio-loop.c"
+fi
 
 BENCH=(dotnet "$OUT/art/bin/MiniVmm.Bench/release/MiniVmm.Bench.dll")
 JIT=(dotnet "$OUT/art/bin/MiniVmm/release/minivmm.dll")
@@ -142,66 +153,75 @@ once() {
   field median_ms "$line"
 }
 
-# --- 1. PIO exit round trip -------------------------------------------------------------------
-# Rounds interleave the C baseline and MiniVmm so that load from elsewhere hits both alike.
-log "PIO exits: $PIO_REPS rounds of C kvm-pio-loop $PIO_LARGE, MiniVmm AOT and JIT pio-$PIO_SMALL and pio-$PIO_LARGE ..."
-once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf" >/dev/null || fail "MiniVmm AOT pio-$PIO_SMALL"
-once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf" >/dev/null || fail "MiniVmm JIT pio-$PIO_SMALL"
-: >"$OUT/pio.tsv"
-for _ in $(seq "$PIO_REPS"); do
-  c=$("$OUT/kvm-pio-loop" "$PIO_LARGE") || fail "kvm-pio-loop"
-  as=$(once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf") || fail "MiniVmm AOT pio-$PIO_SMALL"
-  al=$(once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_LARGE.elf") || fail "MiniVmm AOT pio-$PIO_LARGE"
-  js=$(once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf") || fail "MiniVmm JIT pio-$PIO_SMALL"
-  jl=$(once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_LARGE.elf") || fail "MiniVmm JIT pio-$PIO_LARGE"
-  printf '%s\t%s\t%s\t%s\t%s\n' "$(field ns_per_exit "$c")" "$as" "$al" "$js" "$jl" >>"$OUT/pio.tsv"
-done
-col() { cut -f"$1" "$OUT/pio.tsv" | median; }
-per_exit() { awk -v s="$1" -v l="$2" -v n=$((PIO_LARGE - PIO_SMALL)) 'BEGIN { printf "%.0f", (l - s) * 1e6 / n }'; }
-c_ns=$(col 1 | xargs printf '%.0f')
-aot_ns=$(per_exit "$(col 2)" "$(col 3)")
-jit_ns=$(per_exit "$(col 4)" "$(col 5)")
-row "PIO exit round trip, AOT (ns/exit)" "$aot_ns" "$c_ns (C kvm-pio-loop)" "$(ratio "$aot_ns" "$c_ns")"
-row "PIO exit round trip, JIT (ns/exit)" "$jit_ns" "$c_ns (C kvm-pio-loop)" "$(ratio "$jit_ns" "$c_ns")"
+# --- 1-3: guests on KVM -----------------------------------------------------------------------
+if ((kvm)); then
+  # --- 1. PIO exit round trip -------------------------------------------------------------------
+  # Rounds interleave the C baseline and MiniVmm so that load from elsewhere hits both alike.
+  log "PIO exits: $PIO_REPS rounds of C kvm-pio-loop $PIO_LARGE, MiniVmm AOT and JIT pio-$PIO_SMALL and pio-$PIO_LARGE ..."
+  once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf" >/dev/null || fail "MiniVmm AOT pio-$PIO_SMALL"
+  once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf" >/dev/null || fail "MiniVmm JIT pio-$PIO_SMALL"
+  : >"$OUT/pio.tsv"
+  for _ in $(seq "$PIO_REPS"); do
+    c=$("$OUT/kvm-pio-loop" "$PIO_LARGE") || fail "kvm-pio-loop"
+    as=$(once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf") || fail "MiniVmm AOT pio-$PIO_SMALL"
+    al=$(once 0 "${AOT[@]}" run --kernel "$P/pio-$PIO_LARGE.elf") || fail "MiniVmm AOT pio-$PIO_LARGE"
+    js=$(once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_SMALL.elf") || fail "MiniVmm JIT pio-$PIO_SMALL"
+    jl=$(once 0 "${JIT[@]}" run --kernel "$P/pio-$PIO_LARGE.elf") || fail "MiniVmm JIT pio-$PIO_LARGE"
+    printf '%s\t%s\t%s\t%s\t%s\n' "$(field ns_per_exit "$c")" "$as" "$al" "$js" "$jl" >>"$OUT/pio.tsv"
+  done
+  col() { cut -f"$1" "$OUT/pio.tsv" | median; }
+  per_exit() { awk -v s="$1" -v l="$2" -v n=$((PIO_LARGE - PIO_SMALL)) 'BEGIN { printf "%.0f", (l - s) * 1e6 / n }'; }
+  c_ns=$(col 1 | xargs printf '%.0f')
+  aot_ns=$(per_exit "$(col 2)" "$(col 3)")
+  jit_ns=$(per_exit "$(col 4)" "$(col 5)")
+  row "PIO exit round trip, AOT (ns/exit)" "$aot_ns" "$c_ns (C kvm-pio-loop)" "$(ratio "$aot_ns" "$c_ns")"
+  row "PIO exit round trip, JIT (ns/exit)" "$jit_ns" "$c_ns (C kvm-pio-loop)" "$(ratio "$jit_ns" "$c_ns")"
 
-# --- 2. start to exit -------------------------------------------------------------------------
-log "start-to-exit: $RUNS rounds of QEMU microvm, MiniVmm JIT, MiniVmm AOT (after one warm-up round) ..."
-: >"$OUT/startup.tsv"
-for i in $(seq 0 "$RUNS"); do
-  q=$(once 1 "${QEMU_EXIT[@]}") || fail "QEMU microvm exit image"
-  j=$(once 0 "${JIT[@]}" run --kernel "$P/exit0.elf" --memory 64M) || fail "MiniVmm JIT exit0"
-  a=$(once 0 "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M) || fail "MiniVmm AOT exit0"
-  ((i == 0)) || printf '%s\t%s\t%s\n' "$q" "$j" "$a" >>"$OUT/startup.tsv"
-done
-ms1() { xargs printf '%.1f'; }
-q_ms=$(cut -f1 "$OUT/startup.tsv" | median | ms1)
-j_ms=$(cut -f2 "$OUT/startup.tsv" | median | ms1)
-a_ms=$(cut -f3 "$OUT/startup.tsv" | median | ms1)
-row "start->exit, exit0, AOT (ms, median of $RUNS)" "$a_ms" "$q_ms (QEMU microvm)" "$(ratio "$a_ms" "$q_ms")"
-row "start->exit, exit0, JIT (ms, median of $RUNS)" "$j_ms" "$q_ms (QEMU microvm)" "$(ratio "$j_ms" "$q_ms")"
-row "start->exit, exit0, AOT vs JIT (ms)" "$a_ms" "$j_ms (MiniVmm JIT)" "$(ratio "$a_ms" "$j_ms")"
+  # --- 2. start to exit -------------------------------------------------------------------------
+  log "start-to-exit: $RUNS rounds of QEMU microvm, MiniVmm JIT, MiniVmm AOT (after one warm-up round) ..."
+  : >"$OUT/startup.tsv"
+  for i in $(seq 0 "$RUNS"); do
+    q=$(once 1 "${QEMU_EXIT[@]}") || fail "QEMU microvm exit image"
+    j=$(once 0 "${JIT[@]}" run --kernel "$P/exit0.elf" --memory 64M) || fail "MiniVmm JIT exit0"
+    a=$(once 0 "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M) || fail "MiniVmm AOT exit0"
+    ((i == 0)) || printf '%s\t%s\t%s\n' "$q" "$j" "$a" >>"$OUT/startup.tsv"
+  done
+  ms1() { xargs printf '%.1f'; }
+  q_ms=$(cut -f1 "$OUT/startup.tsv" | median | ms1)
+  j_ms=$(cut -f2 "$OUT/startup.tsv" | median | ms1)
+  a_ms=$(cut -f3 "$OUT/startup.tsv" | median | ms1)
+  row "start->exit, exit0, AOT (ms, median of $RUNS)" "$a_ms" "$q_ms (QEMU microvm)" "$(ratio "$a_ms" "$q_ms")"
+  row "start->exit, exit0, JIT (ms, median of $RUNS)" "$j_ms" "$q_ms (QEMU microvm)" "$(ratio "$j_ms" "$q_ms")"
+  row "start->exit, exit0, AOT vs JIT (ms)" "$a_ms" "$j_ms (MiniVmm JIT)" "$(ratio "$a_ms" "$j_ms")"
 
-# --- 3. peak RSS ------------------------------------------------------------------------------
-# rss_kib CMD...: median peak RSS (KiB) of 3 runs (QEMU's debug-exit status 1 is expected, so statuses are ignored)
-rss_kib() {
-  for _ in 1 2 3; do
-    /usr/bin/time -f 'rss=%M' -o "$OUT/time.out" "$@" </dev/null >/dev/null 2>&1 || true
-    field rss "$(cat "$OUT/time.out")"
-  done | sort -n | sed -n 2p
-}
-log "peak RSS (64M and 512M guests) ..."
-a64=$(rss_kib "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M)
-a512=$(rss_kib "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 512M)
-j64=$(rss_kib "${JIT[@]}" run --kernel "$P/exit0.elf" --memory 64M)
-Q64=("${QEMU_EXIT[@]}"); Q512=("${QEMU_EXIT[@]/64M/512M}")
-q64=$(rss_kib "${Q64[@]}")
-q512=$(rss_kib "${Q512[@]}")
-[[ -n $a64 && -n $q64 && -n $j64 ]] || fail "peak RSS measurement"
-mib() { awk -v k="$1" 'BEGIN { m = k / 1024; if (m > -0.05 && m < 0.05) m = 0; printf "%.1f", m }'; }
-row "peak RSS, exit0, 64M guest, AOT (MiB)" "$(mib "$a64")" "$(mib "$q64") (QEMU microvm)" "$(ratio "$a64" "$q64")"
-row "peak RSS, exit0, 64M guest, JIT (MiB)" "$(mib "$j64")" "$(mib "$q64") (QEMU microvm)" "$(ratio "$j64" "$q64")"
-row "peak RSS - 64 MiB guest RAM, AOT (MiB)" "$(mib $((a64 - 65536)))" "$(mib $((q64 - 65536))) (QEMU microvm)" "-"
-row "RSS growth, 64M -> 512M guest (MiB)" "$(mib $((a512 - a64)))" "$(mib $((q512 - q64))) (QEMU microvm)" "-"
+  # --- 3. peak RSS ------------------------------------------------------------------------------
+  # rss_kib CMD...: median peak RSS (KiB) of 3 runs (QEMU's debug-exit status 1 is expected, so statuses are ignored)
+  rss_kib() {
+    for _ in 1 2 3; do
+      /usr/bin/time -f 'rss=%M' -o "$OUT/time.out" "$@" </dev/null >/dev/null 2>&1 || true
+      field rss "$(cat "$OUT/time.out")"
+    done | sort -n | sed -n 2p
+  }
+  log "peak RSS (64M and 512M guests) ..."
+  a64=$(rss_kib "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 64M)
+  a512=$(rss_kib "${AOT[@]}" run --kernel "$P/exit0.elf" --memory 512M)
+  j64=$(rss_kib "${JIT[@]}" run --kernel "$P/exit0.elf" --memory 64M)
+  Q64=("${QEMU_EXIT[@]}"); Q512=("${QEMU_EXIT[@]/64M/512M}")
+  q64=$(rss_kib "${Q64[@]}")
+  q512=$(rss_kib "${Q512[@]}")
+  [[ -n $a64 && -n $q64 && -n $j64 ]] || fail "peak RSS measurement"
+  mib() { awk -v k="$1" 'BEGIN { m = k / 1024; if (m > -0.05 && m < 0.05) m = 0; printf "%.1f", m }'; }
+  row "peak RSS, exit0, 64M guest, AOT (MiB)" "$(mib "$a64")" "$(mib "$q64") (QEMU microvm)" "$(ratio "$a64" "$q64")"
+  row "peak RSS, exit0, 64M guest, JIT (MiB)" "$(mib "$j64")" "$(mib "$q64") (QEMU microvm)" "$(ratio "$j64" "$q64")"
+  row "peak RSS - 64 MiB guest RAM, AOT (MiB)" "$(mib $((a64 - 65536)))" "$(mib $((q64 - 65536))) (QEMU microvm)" "-"
+  row "RSS growth, 64M -> 512M guest (MiB)" "$(mib $((a512 - a64)))" "$(mib $((q512 - q64))) (QEMU microvm)" "-"
+else
+  for label in "PIO exit round trip, AOT (ns/exit)" "PIO exit round trip, JIT (ns/exit)" "start->exit, exit0, AOT (ms, median of $RUNS)" \
+    "start->exit, exit0, JIT (ms, median of $RUNS)" "start->exit, exit0, AOT vs JIT (ms)" "peak RSS, exit0, 64M guest, AOT (MiB)" \
+    "peak RSS, exit0, 64M guest, JIT (MiB)" "peak RSS - 64 MiB guest RAM, AOT (MiB)" "RSS growth, 64M -> 512M guest (MiB)"; do
+    row "$label" "-" "skipped: no /dev/kvm" "-"
+  done
+fi
 
 # --- 4. virtio-gpu device model ---------------------------------------------------------------
 # In-process (the helper drives VirtioGpuDevice as a guest driver would), so no guest and no KVM: these are
@@ -236,6 +256,9 @@ kernel=$(images/paths.sh small-kernel)
 initrd=$(images/paths.sh initramfs)
 if [[ $BOOT == 0 ]]; then
   boot_note="boot: skipped (BENCH_BOOT=0)"
+elif ((!kvm)); then
+  row "boot to \"$BOOT_MARKER\", wall (s)" "-" "skipped: no /dev/kvm" "-"
+  boot_note="boot: skipped: no /dev/kvm"
 elif [[ ! -f $kernel || ! -f $initrd ]]; then
   boot_note="boot: skipped, no small kernel/initramfs (run images/build.sh)"
 else
@@ -277,7 +300,9 @@ boot: printk clock = the guest's own timestamp on that line (kernel time only: n
 fi
 
 # --- table ------------------------------------------------------------------------------------
-if [[ -d /sys/module/kvm_pvm ]]; then
+if ((!kvm)); then
+  host="no usable KVM device ($kvm_device): the rows that run guests are skipped"
+elif [[ -d /sys/module/kvm_pvm ]]; then
   host="kvm_pvm (software KVM: guest kernel code interpreted; timings are not hardware-KVM figures)"
 else
   host="hardware KVM"
@@ -285,13 +310,15 @@ else
 fi
 echo
 echo "MiniVmm bench: ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except MB/s)"
-echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); $(qemu-system-x86_64 --version | head -1 | sed 's/ *Copyright.*//')"
+echo "host: $host; $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg); $( ((kvm)) && qemu-system-x86_64 --version | head -1 | sed 's/ *Copyright.*//' || echo "no QEMU run")"
 printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
 printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
 printf '%s\n' "${rows[@]}"
-echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_LARGE-exit loop; MiniVmm = (wall of pio-$PIO_LARGE - wall of pio-$PIO_SMALL) / $((PIO_LARGE - PIO_SMALL)); both run 'out dx,al; dec ecx; jnz' in 64-bit mode"
-echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
-echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
+if ((kvm)); then
+  echo "PIO: $PIO_REPS interleaved rounds, medians; C = in-process time of a $PIO_LARGE-exit loop; MiniVmm = (wall of pio-$PIO_LARGE - wall of pio-$PIO_SMALL) / $((PIO_LARGE - PIO_SMALL)); both run 'out dx,al; dec ecx; jnz' in 64-bit mode"
+  echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEMU: -M microvm -bios qemu-exit.bin (reset vector writes isa-debug-exit)"
+  echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
+fi
 echo "$gpu_note"
 [[ -z $winsrv_note ]] || echo "$winsrv_note"
 echo "$boot_note"

@@ -59,7 +59,7 @@ public interface ICrossDomainTransport : IDisposable
     /// <summary>
     /// A fresh HOST3D blob of <paramref name="size"/> bytes (a page multiple), attached to this context so a SEND may
     /// name it. MiniVmm's device makes zeroed pages for a blob_id it never registered, so no GET_IMAGE_REQUIREMENTS
-    /// round trip is needed (crosvm would want that query's blob_id; a later slice for other hosts).
+    /// round trip is needed (crosvm would want that query's blob_id; not done, since only MiniVmm's device is targeted).
     /// </summary>
     HostBlob CreateHostBlob(ulong size);
 

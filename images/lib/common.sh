@@ -5,7 +5,8 @@ IMAGES_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 # shellcheck source=../paths.sh
 . "$IMAGES_DIR/paths.sh"
 
-log() { printf 'images: %s\n' "$*" >&2; }
+# Each line carries the seconds since this build script started, so long steps show their cost.
+log() { printf 'images: %s [%ds]\n' "$*" "$SECONDS" >&2; }
 die() { printf 'images: error: %s\n' "$*" >&2; exit 1; }
 
 _apt_updated=0
@@ -56,13 +57,15 @@ inputs_hash() {
   } | sha256sum | cut -c1-64
 }
 
-# is_fresh DIR HASH OUTPUT...: the stamp in DIR matches HASH and every OUTPUT exists.
+# is_fresh DIR HASH OUTPUT...: the stamp in DIR matches HASH and every OUTPUT exists. Under
+# images/build.sh --check (MINIVMM_IMAGES_CHECK=1) a stale image ends its script, status 3, unbuilt.
 is_fresh() {
   local dir="$1" hash="$2" f
   shift 2
-  [[ -f "$dir/.stamp" && "$(<"$dir/.stamp")" == "$hash" ]] || return 1
-  for f in "$@"; do [[ -s "$dir/$f" ]] || return 1; done
+  [[ -f "$dir/.stamp" && "$(<"$dir/.stamp")" == "$hash" ]] || { stale; return 1; }
+  for f in "$@"; do [[ -s "$dir/$f" ]] || { stale; return 1; }; done
 }
+stale() { [[ "${MINIVMM_IMAGES_CHECK:-}" != 1 ]] || exit 3; }
 
 write_stamp() { echo "$2" >"$1/.stamp"; }
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
+using MiniVmm.Memory;
 
 namespace MiniVmm.Gpu;
 
@@ -140,17 +141,11 @@ public sealed record GpuOptions
             ? null
             : $"gpu option {key}='{value}' is not a decimal number";
 
-    /// <summary>A byte count with an optional K, M or G suffix (powers of 1024).</summary>
-    private static string? ParseSize(string key, string value, out ulong parsed)
-    {
-        parsed = 0;
-        int shift = value.Length == 0 ? 0 : char.ToUpperInvariant(value[^1]) switch { 'K' => 10, 'M' => 20, 'G' => 30, _ => 0 };
-        string digits = shift == 0 ? value : value[..^1];
-        if (!ulong.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out ulong number) || number > ulong.MaxValue >> shift)
-            return $"gpu option {key}='{value}' is not a size (bytes, or a number with K, M or G)";
-        parsed = number << shift;
-        return null;
-    }
+    /// <summary>A byte count, or a size with K, M, G or T (the CLI's one <see cref="SizeParser"/>).</summary>
+    private static string? ParseSize(string key, string value, out ulong parsed) =>
+        SizeParser.TryParse(value, SizeParser.Bytes, out parsed)
+            ? null
+            : $"gpu option {key}='{value}' is not a size (bytes, or a number with K, M, G or T)";
 
     private static string? ParseSwitch(string key, string value, out bool parsed)
     {

@@ -3,6 +3,7 @@ using MiniVmm.Boot;
 using MiniVmm.Gpu;
 using MiniVmm.Kvm;
 using MiniVmm.Machine;
+using MiniVmm.Memory;
 
 namespace MiniVmm;
 
@@ -12,7 +13,7 @@ internal sealed class RunOptions
     private readonly Option<string> _kernel = new("--kernel", "-k") { Description = "Kernel to boot: a bzImage (boot protocol >= 2.12) or an ELF vmlinux.", Required = true };
     private readonly Option<string?> _initrd = new("--initrd", "-i") { Description = "Initial ramdisk (cpio, uncompressed is fastest)." };
     private readonly Option<string?> _append = new("--append", "-a") { Description = "Kernel command-line arguments, added after MiniVmm's defaults (console=ttyS0 reboot=k)." };
-    private readonly Option<string> _memory = new("--memory", "-m") { Description = "Guest RAM, e.g. 512M or 2G.", DefaultValueFactory = _ => "512M" };
+    private readonly Option<string> _memory = new("--memory", "-m") { Description = "Guest RAM: a bare number is MiB (1024); or 512M, 2G, 2Gi.", DefaultValueFactory = _ => "512M" };
     private readonly Option<int> _cpus = new("--cpus", "-c") { Description = "Number of vCPUs (1-64), each on its own thread.", DefaultValueFactory = _ => 1 };
     private readonly Option<string> _serial = new("--serial") { Description = "Where COM1 goes: stdio, file:PATH, or none.", DefaultValueFactory = _ => "stdio" };
     private readonly Option<string[]> _trace = new("--trace") { Description = "Trace to stderr: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, all (comma-separated).", AllowMultipleArgumentsPerToken = true };
@@ -37,8 +38,8 @@ internal sealed class RunOptions
     public LinuxMachineOptions Bind(ParseResult result)
     {
         string memoryText = result.GetValue(_memory)!;
-        if (!SizeParser.TryParse(memoryText, out ulong memory))
-            throw new UsageException($"--memory '{memoryText}' is not a size (try 512M or 2G)");
+        if (!SizeParser.TryParse(memoryText, SizeParser.MiB, out ulong memory))
+            throw new UsageException($"--memory '{memoryText}' is not a size (MiB as a bare number, or with K, M, G: 1024, 512M, 2G)");
         if (memory < MemoryLayout.MinimumRam)
             throw new UsageException($"--memory {memoryText} is too small: MiniVmm needs at least {SizeParser.Format(MemoryLayout.MinimumRam)}");
         if (memory > MemoryLayout.MaximumRam || memory % 4096 != 0)

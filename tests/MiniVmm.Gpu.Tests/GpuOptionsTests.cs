@@ -46,14 +46,17 @@ public sealed class GpuOptionsTests
         Assert.Equal(new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = 256UL << 20 }, options);
         Assert.Equal(0UL, GpuOptions.Parse("blob=on,hostmem=0").HostMemoryBytes);
         Assert.Equal(8UL << 30, GpuOptions.Parse("blob=on,hostmem=8G").HostMemoryBytes);
+        // The same suffixes as --memory (one SizeParser): Mi and MiB are M.
+        Assert.Equal(256UL << 20, GpuOptions.Parse("blob=on,hostmem=256Mi").HostMemoryBytes);
+        Assert.Equal(1UL << 30, GpuOptions.Parse("blob=on,hostmem=1GiB").HostMemoryBytes);
     }
 
     [Theory]
     [InlineData("blob=on,hostmem=3M", "gpu hostmem 3145728 must be 0 or a power of two from 4K to 64G")]
     [InlineData("blob=on,hostmem=128G", "gpu hostmem 137438953472 must be 0 or a power of two from 4K to 64G")]
     [InlineData("hostmem=1M", "gpu hostmem needs blob=on (only blob resources are mapped there)")]
-    [InlineData("blob=on,hostmem=lots", "gpu option hostmem='lots' is not a size (bytes, or a number with K, M or G)")]
-    [InlineData("blob=on,hostmem=99999999999999999999G", "gpu option hostmem='99999999999999999999G' is not a size (bytes, or a number with K, M or G)")]
+    [InlineData("blob=on,hostmem=lots", "gpu option hostmem='lots' is not a size (bytes, or a number with K, M, G or T)")]
+    [InlineData("blob=on,hostmem=99999999999999999999G", "gpu option hostmem='99999999999999999999G' is not a size (bytes, or a number with K, M, G or T)")]
     public void BadHostmemGivesAClearError(string text, string expected)
     {
         Assert.False(GpuOptions.TryParse(text, out _, out string? error));

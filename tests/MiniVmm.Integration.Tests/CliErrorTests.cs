@@ -58,6 +58,21 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run("run", "--kernel", Payload(), "--memory", "1M"), "too small");
 
     [Fact]
+    public void AMemorySizeThatIsNotOneIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--memory", "1.5G"), "--memory '1.5G' is not a size");
+
+    /// <summary>-m 1024 is 1 GiB (MiB, as in QEMU and kvmtool), and 2Gi is 2 GiB: the guest's e820 map ends there.</summary>
+    [KvmTheory]
+    [InlineData("1024", "0x40000000")]
+    [InlineData("2Gi", "0x80000000")]
+    public void ABareMemoryNumberIsMebibytes(string memory, string ramEnd)
+    {
+        var result = Run("run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "-m", memory, "--trace", "boot", "--display", "none");
+        Assert.True(result.ExitCode == 0, result.Stderr);
+        Assert.Contains($", {ramEnd}) usable", result.Stderr);
+    }
+
+    [Fact]
     public void ZeroCpusIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--cpus", "0"), "--cpus 0");
 
@@ -77,7 +92,7 @@ public sealed class CliErrorTests : IDisposable
     public void ABadSerialTargetIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--serial", "tcp:1234"), "--serial");
 
-    [Fact]
+    [KvmFact]
     public void APayloadRunsThroughTheCliAndItsExitCodeComesBack()
     {
         var result = Run("run", "--kernel", WriteFile("exit.elf", MiniVmm.Firmware.Payloads.SerialHello("bye\n", 42)));
@@ -95,7 +110,8 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(MiniVmmProcess.Run(["run", "--kernel", Payload()], TimeSpan.FromSeconds(60),
             new Dictionary<string, string> { ["MINIVMM_KVM"] = "/dev/null" }), "not a usable KVM device");
 
-    [Fact]
+    // The KVM device is checked before the display is opened, so this error is only reached where KVM opens.
+    [KvmFact]
     public void AnUnreachableCompositorIsReported() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--display", "wayland", "--wayland-socket", Path.Combine(_directory, "wayland-9")),
             "cannot connect to the Wayland compositor");
@@ -109,7 +125,7 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run(["run", "--kernel", Payload(), .. sockets.SelectMany(s => new[] { "--wayland-socket", s })]), expected);
 
     /// <summary>--verbose lists every socket with its channel, and the guest finds the named ones on its command line.</summary>
-    [Fact]
+    [KvmFact]
     public void NamedWaylandSocketsAreListedAndPassedToTheGuest()
     {
         string first = Path.Combine(_directory, "first-0"), second = Path.Combine(_directory, "second-0");
@@ -125,7 +141,7 @@ public sealed class CliErrorTests : IDisposable
     public void ABadGpuOptionIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--gpu", "width=abc"), "--gpu");
 
-    [Fact]
+    [KvmFact]
     public void WithDisplayNoneTheVmRunsHeadlessEvenWithoutACompositor()
     {
         var result = MiniVmmProcess.Run(["run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "--display", "none"],

@@ -17,7 +17,7 @@ public sealed class GpuPayloadTests
     // Not the 1024x768 default, so the payload can only pass if the options reach the guest.
     private static readonly GpuOptions Options = new() { Width = 800, Height = 600 };
 
-    [Fact]
+    [KvmFact]
     public void GuestGetsTheConfiguredDisplayInfoWithAnMsixInterrupt()
     {
         var device = new VirtioGpuDevice(Options);
@@ -33,7 +33,7 @@ public sealed class GpuPayloadTests
         Assert.Equal(1, result.IrqfdsAssigned);
     }
 
-    [Fact]
+    [KvmFact]
     public void WrongExpectedSizeFailsWithTheWidthCode()
     {
         var result = PciMachineRunner.Run(KernelImage.Parse(GpuPayloads.DisplayInfo(Options.Width + 1, Options.Height), "gpu-payload"),
@@ -44,7 +44,7 @@ public sealed class GpuPayloadTests
     }
 
     /// <summary>The firmware cannot see the device project, so its copies of the wire layout are checked here.</summary>
-    [Fact]
+    [KvmFact]
     public void PayloadLayoutMatchesTheDeviceProtocol()
     {
         Assert.Equal(VirtioGpuConstants.VIRTIO_ID_GPU, GpuPayloads.GpuDeviceType);

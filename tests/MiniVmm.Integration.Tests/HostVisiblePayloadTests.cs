@@ -23,7 +23,7 @@ namespace MiniVmm.Integration.Tests;
 public sealed unsafe class HostVisiblePayloadTests : IDisposable
 {
     private const ulong Bar = 0x10_0000_0000;
-    private readonly KvmSystem _kvm = KvmSystem.Open();
+    private readonly KvmSystem _kvm = KvmSystem.Open(KvmAvailability.Device);
     private readonly KvmVm _vm;
     private readonly List<MappedMemfd> _blobs = [];
 
@@ -44,7 +44,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         return blob;
     }
 
-    [Fact]
+    [KvmFact]
     public void MapUnmapAndReuseSlots()
     {
         using var region = new KvmHostVisibleRegion(_vm, 1 << 20, firstSlot: 2, Bar);
@@ -56,7 +56,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         Assert.Equal(2, region.MappingCount);
     }
 
-    [Fact]
+    [KvmFact]
     public void RangesOutsideTheRegionAreRefused()
     {
         using var region = new KvmHostVisibleRegion(_vm, 1 << 20, firstSlot: 2, Bar);
@@ -68,7 +68,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         Assert.Contains("mapped already", error, StringComparison.Ordinal);
     }
 
-    [Fact]
+    [KvmFact]
     public void OverlappingRamIsAnErrorValue()
     {
         var ram = Blob(0x10000);
@@ -80,7 +80,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         Assert.Equal(0, region.MappingCount);
     }
 
-    [Fact]
+    [KvmFact]
     public void MappingsFollowTheBar()
     {
         using var region = new KvmHostVisibleRegion(_vm, 1 << 20, firstSlot: 2, baseAddress: null);
@@ -93,7 +93,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         Assert.Equal(0, region.MappingCount);
     }
 
-    [Fact]
+    [KvmFact]
     public void DeviceMapsThroughTheKvmRegion()
     {
         using var region = new KvmHostVisibleRegion(_vm, 1 << 20, firstSlot: 2, Bar);
@@ -115,7 +115,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
     /// </summary>
     private const uint UnmappedRead = 0xFFFF_FFFF; // an unmapped hole in the BAR reads as nothing decoding it
 
-    [Fact]
+    [KvmFact]
     public void GuestAndHostShareAMappedBlobAndUnmapFaultsCleanly()
     {
         RecordingRegion? recorder = null;
@@ -150,7 +150,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
     /// A blob the host may not write (Weston's keymap is a write-sealed memfd) cannot be mapped shared and writable:
     /// it becomes a KVM_MEM_READONLY slot. The guest reads its bytes natively; its store exits as MMIO and is dropped.
     /// </summary>
-    [Fact]
+    [KvmFact]
     public void AWriteSealedBlobIsAReadOnlySlotTheGuestReadsButCannotWrite()
     {
         const ulong at = PayloadPorts.UnclaimedMmio + 0x10_0000; // no RAM, no BAR: only the slot decodes here
@@ -186,7 +186,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         return handle;
     }
 
-    [Fact]
+    [KvmFact]
     public void PayloadLayoutMatchesTheGpuProtocol()
     {
         Assert.Equal((uint)VirtioGpuCtrlType.CMD_CTX_CREATE, HostVisiblePayloads.CmdCtxCreate);

@@ -16,7 +16,7 @@ public sealed class LinuxSmokeTests
 {
     private const string HandOver = "Run /init as init process";
 
-    [Fact]
+    [KvmFact]
     [Trait("Category", "Slow")]
     public void TheSmallKernelBootsToInitWithItsConsoleOnTheVirtioGpuScanout()
     {

@@ -3,7 +3,7 @@ using System.Text;
 
 namespace MiniVmm.Integration.Tests;
 
-/// <summary>Runs the real `minivmm` CLI (the build output beside the tests) as a child process.</summary>
+/// <summary>Runs the real `minivmm` CLI (the build output beside the tests), or one of the checkout's scripts, as a child process.</summary>
 internal static class MiniVmmProcess
 {
     public sealed record Result(int ExitCode, string Stdout, string Stderr);
@@ -14,16 +14,24 @@ internal static class MiniVmmProcess
     {
         string cli = Path.Combine(AppContext.BaseDirectory, "minivmm.dll");
         Assert.True(File.Exists(cli), $"{cli} is missing: the integration tests reference src/MiniVmm");
-        var start = new ProcessStartInfo("dotnet")
+        return RunProgram("dotnet", [cli, .. arguments], timeout, environment, onConsoleLine: onConsoleLine);
+    }
+
+    /// <summary>Runs <paramref name="program"/> with stdin closed, capturing both outputs; fails the test when it outlives <paramref name="timeout"/>.</summary>
+    public static Result RunProgram(string program, IEnumerable<string> arguments, TimeSpan timeout,
+        IReadOnlyDictionary<string, string>? environment = null, string? workingDirectory = null, Action<string>? onConsoleLine = null)
+    {
+        var start = new ProcessStartInfo(program)
         {
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             RedirectStandardInput = true,
             UseShellExecute = false,
+            WorkingDirectory = workingDirectory ?? "",
         };
-        start.ArgumentList.Add(cli);
         foreach (var argument in arguments)
             start.ArgumentList.Add(argument);
+        string label = string.Join(' ', start.ArgumentList.Prepend(program).Take(2).Select(Path.GetFileName));
         foreach (var (name, value) in environment ?? new Dictionary<string, string>())
             start.Environment[name] = value;
 
@@ -52,7 +60,7 @@ internal static class MiniVmmProcess
         {
             process.Kill(entireProcessTree: true);
             process.WaitForExit();
-            Assert.Fail($"minivmm did not finish within {timeout.TotalSeconds:0} s; console so far:\n{Tail(stdout.ToString())}\nstderr:\n{stderr}");
+            Assert.Fail($"{label} did not finish within {timeout.TotalSeconds:0} s; console so far:\n{Tail(stdout.ToString())}\nstderr:\n{stderr}");
         }
         process.WaitForExit(); // drains the asynchronous readers
         return new Result(process.ExitCode, stdout.ToString(), stderr.ToString());

@@ -6,7 +6,7 @@ namespace MiniVmm.Integration.Tests;
 /// <summary>Tiny guest programs on the real /dev/kvm: each proves one KVM path of the machine.</summary>
 public sealed class PayloadTests
 {
-    [Fact]
+    [KvmFact]
     public void SerialOutputReachesTheConsoleAndTheDebugExitCodeEndsTheVm()
     {
         var result = PayloadRunner.Run(Payloads.SerialHello("hello from the guest\n", exitCode: 7));
@@ -15,14 +15,14 @@ public sealed class PayloadTests
         Assert.Contains("debug-exit", result.Reason.Description);
     }
 
-    [Fact]
+    [KvmFact]
     public void PortExitsRoundTrip()
     {
         var result = PayloadRunner.Run(Payloads.PioExits(2000));
         Assert.Equal(0, result.Reason.ExitCode);
     }
 
-    [Fact]
+    [KvmFact]
     public void UnclaimedMmioReadsAllOnesAndDropsWrites()
     {
         var result = PayloadRunner.Run(Payloads.UnclaimedMmio());
@@ -30,7 +30,7 @@ public sealed class PayloadTests
         Assert.Contains("MMIO OK", result.Console);
     }
 
-    [Fact]
+    [KvmFact]
     public void Int3AtCpl0ReachesTheGuestsBreakpointHandler()
     {
         var result = PayloadRunner.Run(Payloads.Breakpoint());
@@ -40,35 +40,35 @@ public sealed class PayloadTests
             Assert.Contains("completed 'int3'", result.Trace); // this KVM fails int3; MiniVmm injected the #BP
     }
 
-    [Fact]
+    [KvmFact]
     public void FwaitWithNoPendingX87ExceptionContinues()
     {
         var result = PayloadRunner.Run(Payloads.Fwait());
         Assert.True(result.Reason.ExitCode == 0, result.Console + result.Reason.Description);
     }
 
-    [Fact]
+    [KvmFact]
     public void PopcntGivesTheRightCountsAndFlags()
     {
         var result = PayloadRunner.Run(Payloads.Popcnt());
         Assert.True(result.Reason.ExitCode == 0, result.Console + result.Reason.Description);
     }
 
-    [Fact]
+    [KvmFact]
     public void LockCmpxchg16bComparesAndExchanges()
     {
         var result = PayloadRunner.Run(Payloads.Cmpxchg16b());
         Assert.True(result.Reason.ExitCode == 0, result.Console + result.Reason.Description);
     }
 
-    [Fact]
+    [KvmFact]
     public void ClacAndStacToggleAlignmentCheck()
     {
         var result = PayloadRunner.Run(SmpPayloads.ClacStac());
         Assert.True(result.Reason.ExitCode == 0, result.Console + result.Reason.Description);
     }
 
-    [Fact]
+    [KvmFact]
     public void TheBspStartsASecondVcpuWithInitSipiSipi()
     {
         var result = PayloadRunner.Run(SmpPayloads.StartSecondCpu(), cpus: 2);

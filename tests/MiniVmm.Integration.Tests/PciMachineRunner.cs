@@ -35,8 +35,7 @@ internal static class PciMachineRunner
     public static Result Run(KernelImage kernel, Func<VirtualMachine, DeviceSetup> createDevice, string commandLine, TimeSpan timeout,
         Action<VirtualMachine>? onStart = null)
     {
-        Assert.True(File.Exists(KvmSystem.DevicePath), "/dev/kvm is missing: payload tests need KVM (these machines have it)");
-        using var machine = VirtualMachine.Create(256UL << 20, 1, new CpuidPolicy(), Tracer.Disabled);
+        using var machine = VirtualMachine.Create(256UL << 20, 1, new CpuidPolicy(), Tracer.Disabled, KvmAvailability.Device);
         var setup = createDevice(machine);
         using var owned = setup.Owned;
         using var loop = new EventLoop("pci-test-events", error => machine.RequestStop(new StopReason(ExitCodes.HostFailure, $"event loop: {error}")));

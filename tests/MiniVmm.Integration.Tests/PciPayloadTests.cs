@@ -16,7 +16,7 @@ namespace MiniVmm.Integration.Tests;
 /// </summary>
 public sealed class PciPayloadTests
 {
-    [Fact]
+    [KvmFact]
     public void GuestDriverGetsItsBufferEchoedAndAnMsixInterrupt()
     {
         var echo = new EchoDevice();
@@ -40,7 +40,7 @@ public sealed class PciPayloadTests
 /// </summary>
 public sealed class PciLinuxTests
 {
-    [Fact]
+    [KvmFact]
     [Trait("Category", "Slow")]
     public void LinuxVirtioConsoleDriverBindsThroughTheTransport()
     {

@@ -10,7 +10,7 @@ public sealed class SignalTests : IDisposable
 
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
-    [Fact]
+    [KvmFact]
     public async Task Sigusr1ReportsTheScreenshotAndSigtermStopsTheVm()
     {
         string payload = Path.Combine(_directory, "halt.elf");

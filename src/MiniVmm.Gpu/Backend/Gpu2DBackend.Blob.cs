@@ -20,7 +20,7 @@ public sealed partial class Gpu2DBackend
     /// RESOURCE_CREATE_BLOB. GUEST blobs are backed by the mem entries (checked like ATTACH_BACKING, and they must
     /// cover <paramref name="size"/>); HOST3D blobs get a zeroed memfd of <paramref name="size"/> bytes, counted
     /// against the host memory cap, and must name an existing context in <paramref name="ctxId"/> (the blob_id is
-    /// that context's object; cross-domain gives it meaning in the next slice). HOST3D_GUEST needs a renderer we
+    /// that context's object: in a cross-domain context, a compositor fd it registered, else fresh pages). HOST3D_GUEST needs a renderer we
     /// lack. A MAPPABLE guest blob is accepted (the guest maps its own pages) but cannot be MAP_BLOBbed.
     /// </summary>
     /// <param name="compositorFd">A compositor fd (winsrv's keymap) the HOST3D blob adopts instead of fresh pages;
