@@ -9,8 +9,8 @@
 #       the guest Wayland proxy (minivmm.wayland=1), MiniVmm gets --display wayland and, unless
 #       given, --gpu blob=on,contexts=on,hostmem=1G, so guest clients reach the host compositor (Linux
 #       keeps every mappable host blob, hence every wl_shm pool the proxy makes, mapped in that BAR).
-#       Needs hardware KVM (vmx/svm) to get that far: on kvm_pvm hosts guest user space cannot
-#       make system calls, so the boot stops at /init with MiniVmm's diagnosis.
+#       Works on hardware KVM and, slowly, on kvm_pvm hosts (the small kernel carries the patch that
+#       completes guest system calls there: docs/guest-syscalls-on-kvm-pvm.md).
 #   ./run-guest.sh --dry-run ...           print the image steps and the minivmm command, build nothing
 # Builds what is missing first: the NativeAOT binary (make publish) and every image it boots.
 set -euo pipefail

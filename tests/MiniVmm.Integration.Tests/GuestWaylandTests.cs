@@ -18,7 +18,7 @@ public sealed partial class GuestWaylandTests
     private const string ClientsPrefix = "MINIVMM-CLIENTS: ";
     private const string WaylandInfo = "/usr/bin/wayland-info";
 
-    [Fact]
+    [KvmFact]
     [Trait("Category", "Slow")]
     public void UnmodifiedClientsInALinuxGuestReachWestonThroughTheShippedProxy()
     {
