@@ -130,7 +130,11 @@ public sealed partial class CrossDomainChannel : IDisposable
                     break;
                 case CrossDomainIdType.ReadPipe:
                     // The guest names the pipe before the host makes it, so the id must be the next one both count.
-                    if (id != _nextReadPipeId + (uint)newReadPipes.Count)
+                    // One per SEND, as crosvm (rutabaga_gfx/src/cross_domain/mod.rs `send`: "expected just one pipe
+                    // pair") and sommelier do: a guest that relies on more would not run on crosvm.
+                    if (newReadPipes.Count > 0)
+                        return CrossDomainChannelError.TooManyReadPipes;
+                    if (id != _nextReadPipeId)
                         return CrossDomainChannelError.ReadPipeIdMismatch;
                     if (_readPipes.Count + newReadPipes.Count >= MaxPipes)
                         return CrossDomainChannelError.TooManyPipes;
