@@ -107,7 +107,7 @@ public sealed partial class Gpu2DBackend
                     return GpuResponse.ErrInvalidParameter(error);
                 host = MappedMemfd.TryWrap(fd!, size, out error);
             }
-            else if (_contexts[ctxId].CrossDomain is { } queried && !_options.AcceptUnqueriedHost3dBlobs
+            else if (_contexts[ctxId].CrossDomain is { } queried && !_options.LenientCrossDomainRules
                 && queried.CheckImageBlob(blobId, size) is { } refused)
             {
                 // crosvm answers every rutabaga error, InvalidCrossDomainItemId included, with ERR_UNSPEC
