@@ -76,13 +76,28 @@ internal sealed class CrossDomainGuest : IDisposable
     /// guest's mapping of the blob (here the bench maps the same memfd, as KVM maps it into the guest).</summary>
     public MappedMemfd CreateMappedHostBlob(uint resourceId, ulong size)
     {
+        // The device holds guests to crosvm's rule: a HOST3D blob names a GET_IMAGE_REQUIREMENTS answer with its exact
+        // size. An R8 image 4096 bytes wide and size/4096 rows is exactly size bytes (size is a page multiple).
+        var query = new CrossDomainGetImageRequirements
+        {
+            Hdr = CrossDomainCommands.Header(CrossDomainCmd.GetImageRequirements, CrossDomainGetImageRequirements.Size),
+            Width = 4096,
+            Height = (uint)(size / 4096),
+            DrmFormat = 0x20203852, // DRM_FORMAT_R8
+        };
+        Submit(MemoryMarshal.AsBytes(new ReadOnlySpan<CrossDomainGetImageRequirements>(in query)).ToArray(), "GET_IMAGE_REQUIREMENTS");
+        var answer = new byte[CrossDomainImageRequirements.Size];
+        Memory.Read(new GuestAddress(QueryRing), answer);
+        var requirements = MemoryMarshal.Read<CrossDomainImageRequirements>(answer);
+        if (requirements.SizeBytes != size)
+            throw new InvalidOperationException($"GET_IMAGE_REQUIREMENTS answered {requirements.SizeBytes} bytes for a {size}-byte blob");
         Run(new VirtioGpuResourceCreateBlob
         {
             Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_CREATE_BLOB, ctxId: CtxId),
             ResourceId = resourceId,
             BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D,
             BlobFlags = VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE | VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
-            BlobId = 0x4242,
+            BlobId = requirements.BlobId,
             Size = size,
         }, "CREATE_BLOB(HOST3D)");
         Run(new VirtioGpuResourceMapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB), ResourceId = resourceId, Offset = 0 }, "MAP_BLOB", responseSize: 32);

@@ -15,7 +15,7 @@ public static class CrossDomainWire
     /// <summary>Pipe bytes per WRITE: what a READ carries the other way (a page less the struct), so any host takes it.</summary>
     public const int MaxWriteData = CrossDomainConstants.MaxReadWriteData;
 
-    /// <summary>INIT; <paramref name="channelType"/> picks the host's compositor socket (1 unnamed, 16+ named by minivmm.wayland_channels).</summary>
+    /// <summary>INIT; <paramref name="channelType"/> picks the host's compositor socket (1 unnamed, 20..31 named by minivmm.wayland_channels).</summary>
     public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => CrossDomainCommands.Init(queryRing, channelRing, channelType);
 
     public static byte[] Poll() => CrossDomainCommands.Poll();

@@ -4,7 +4,7 @@ using MiniVmm.GuestProxy.InProcess;
 
 // minivmm-guest-proxy --socket PATH [--device /dev/dri/card0] [--channel N]  (in the guest)
 // minivmm-guest-proxy --socket PATH --in-process --wayland-socket PATH      (on the host: MiniVmm's device model in-process)
-// --channel: the cross-domain channel type INIT asks for: 1 (default) the host's unnamed compositor socket, 16+ a named
+// --channel: the cross-domain channel type INIT asks for: 1 (default) the host's unnamed compositor socket, 20..31 a named
 // one (the guest reads NAME:N pairs from minivmm.wayland_channels on /proc/cmdline).
 string? socketPath = null, compositor = null, device = "/dev/dri/card0";
 var inProcess = false;

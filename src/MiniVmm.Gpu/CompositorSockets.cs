@@ -5,18 +5,22 @@ public sealed record NamedCompositorSocket(string Name, string Path, uint Channe
 
 /// <summary>
 /// The compositor sockets guest Wayland clients may reach: the unnamed default (cross-domain channel type 1, winsrv
-/// channel 0 or 1) and up to <see cref="MaxNamed"/> named ones on MiniVmm channel types 16, 17, ... in command-line
-/// order. Types 2..15 stay free because crosvm already gives 2 to its camera channel. Immutable.
+/// channel 0 or 1) and up to <see cref="MaxNamed"/> named ones on MiniVmm channel types 20, 21, ... 31 in command-line
+/// order. Types 2..19 keep their upstream meaning or stay free for it: crosvm gives 2 to its camera channel, and
+/// libkrun/muvm and magma-gpu/rutabaga_gfx (src/cross_domain/cross_domain_protocol.rs) give 0x10 to PipeWire, 0x11 to
+/// X11, 0x12/0x13 to the D-Bus session/system buses, so a muvm guest's bridge never reaches a Wayland socket here.
+/// supported_channels is a u32 mask (bit 1 &lt;&lt; type), so 31 is the last type a guest can see. Immutable.
 /// </summary>
 public sealed class CompositorSockets
 {
     /// <summary>CROSS_DOMAIN_CHANNEL_TYPE_WAYLAND: the unnamed socket.</summary>
     public const uint DefaultChannel = 1;
 
-    public const uint FirstNamedChannel = 16;
+    /// <summary>Above every channel type a peer uses (the highest is 0x13, D-Bus system): see the class summary.</summary>
+    public const uint FirstNamedChannel = 20;
 
-    /// <summary>15 named sockets keep every channel bit (16..30) inside the 32-bit supported_channels mask.</summary>
-    public const int MaxNamed = 15;
+    /// <summary>12 named sockets keep every channel bit (20..31) inside the 32-bit supported_channels mask.</summary>
+    public const int MaxNamed = 12;
 
     public const int MaxNameLength = 31;
 
@@ -52,7 +56,7 @@ public sealed class CompositorSockets
         ? "no compositor socket is configured (--wayland-socket)"
         : $"channel type {channel} has no compositor socket (named ones start at {FirstNamedChannel})";
 
-    /// <summary>"minivmm.wayland_channels=NAME:16,OTHER:17" for the guest, or null without named sockets.</summary>
+    /// <summary>"minivmm.wayland_channels=NAME:20,OTHER:21" for the guest, or null without named sockets.</summary>
     public string? KernelArgument => _named.Length == 0
         ? null
         : "minivmm.wayland_channels=" + string.Join(',', _named.Select(socket => $"{socket.Name}:{socket.Channel}"));

@@ -11,7 +11,7 @@ public sealed class BlobCommandTests : IDisposable
     public BlobCommandTests()
     {
         _h = new GpuHarness(GpuHarness.BlobOptions(), region: _region);
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1).Type);
+        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1, contextInit: 0).Type);
     }
 
     public void Dispose() => _h.Dispose();

@@ -12,7 +12,7 @@ public sealed class BlobMapTests : IDisposable
     public BlobMapTests()
     {
         _h = new GpuHarness(GpuHarness.BlobOptions(RegionSize), region: _region);
-        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1).Type);
+        Assert.Equal(RESP_OK_NODATA, _h.CreateContext(1, contextInit: 0).Type);
     }
 
     public void Dispose() => _h.Dispose();
@@ -102,7 +102,7 @@ public sealed class BlobMapTests : IDisposable
     public void WithoutARegionMapIsUnsupported()
     {
         using var h = new GpuHarness(GpuHarness.BlobOptions(0));
-        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1, contextInit: 0).Type);
         Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(2, 4096).Type);
         Assert.Equal(RESP_ERR_UNSPEC, h.MapBlob(2, 0).Type);
     }

@@ -22,7 +22,7 @@ internal sealed class ProxyFixture : IDisposable
     /// <param name="shell">kiosk-shell for protocol checks; desktop-shell where a screenshot must show a window on
     /// the known background colour.</param>
     /// <param name="backend">X11 where a test needs a seat (keyboard, keymap).</param>
-    /// <param name="named">Configure Weston as the only, named, socket (--wayland-socket PATH,name=weston: channel 16)
+    /// <param name="named">Configure Weston as the only, named, socket (--wayland-socket PATH,name=weston: channel 20)
     /// and have the proxy INIT on that channel, instead of the unnamed socket on channel 1.</param>
     /// <param name="overDrm">Give each client the guest's DRM transport over a model of the kernel driver
     /// (<see cref="FakeVirtioGpuDrm"/>) instead of the in-process transport.</param>

@@ -13,7 +13,7 @@ public sealed partial class WaylandInfoTests
 {
     private const string WaylandInfo = "/usr/bin/wayland-info";
 
-    /// <param name="named">The proxy INITs on channel 16, Weston being a named socket (--channel 16), not on channel 1.</param>
+    /// <param name="named">The proxy INITs on channel 20, Weston being a named socket (--channel 20), not on channel 1.</param>
     [Theory]
     [InlineData(false)]
     [InlineData(true)]

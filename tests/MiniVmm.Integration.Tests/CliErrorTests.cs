@@ -134,7 +134,7 @@ public sealed class CliErrorTests : IDisposable
         Assert.Equal(0, result.ExitCode);
         Assert.Contains($"minivmm: wayland socket first -> {first} (cross-domain channel 16)", result.Stderr);
         Assert.Contains($"minivmm: wayland socket second -> {second} (cross-domain channel 17)", result.Stderr);
-        Assert.Contains("minivmm.wayland_channels=first:16,second:17", result.Stderr);
+        Assert.Contains("minivmm.wayland_channels=first:20,second:21", result.Stderr);
     }
 
     [Fact]

@@ -13,7 +13,7 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// state. Host runs and tests use it; in a guest the DRM transport replaces it.
 /// </summary>
 /// <param name="sockets">The compositors the device model reaches, by channel (as MiniVmm's --wayland-socket gives them).</param>
-/// <param name="channelType">The channel INIT asks for: 1 the unnamed socket, 16+ a named one.</param>
+/// <param name="channelType">The channel INIT asks for: 1 the unnamed socket, 20..31 a named one.</param>
 public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uint channelType, Action<string>? log = null) : ICrossDomainTransport
 {
     private const uint ContextId = 1, QueryRingId = 1, ChannelRingId = 2;

@@ -37,7 +37,9 @@ internal sealed partial class InProcessGpu : IDisposable
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
         CreateSlots();
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, GuestPagesStart);
-        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
+        // LenientCrossDomainRules: the proxy still makes pool blobs with blob_id 0 and may send several READ_PIPEs in a
+        // SEND (until per-buffer allocation from GET_IMAGE_REQUIREMENTS lands); MiniVmm's device, like crosvm, refuses both by default.
+        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets, LenientCrossDomainRules = true };
         _device = new VirtioGpuDevice(options, tracer: log, region: Region, events: _events);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
         _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));

@@ -25,6 +25,7 @@ public sealed partial class Gpu2DBackend
             if (resource.Backing is not null)
                 return GpuResponse.ErrUnspec($"resource {resourceId} already has backing");
             resource.Backing = new BackingStore(buffers);
+            resource.BackingMemory = memory;
             return GpuResponse.OkNoData;
         }
     }
@@ -39,6 +40,7 @@ public sealed partial class Gpu2DBackend
             if (resource.Backing is null)
                 return GpuResponse.ErrUnspec($"resource {resourceId} has no backing");
             resource.Backing = null;
+            resource.BackingMemory = null;
             return GpuResponse.OkNoData;
         }
     }
@@ -80,6 +82,9 @@ public sealed partial class Gpu2DBackend
                 var error = backing.TryRead(memory, offset + row * stride, resource.Pixels.AsSpan(destination, copyBytes));
                 if (error != GuestMemoryError.None)
                     return GpuResponse.ErrUnspec($"backing of resource {resourceId} is no longer readable: {error}");
+                // A resource shared over winsrv: the compositor's memfd sees the same rows (same stride, same offsets).
+                if (resource.Shared is { } shared)
+                    resource.Pixels.AsSpan(destination, copyBytes).CopyTo(shared.GetSpan((ulong)destination, copyBytes));
             }
             return GpuResponse.OkNoData;
         }

@@ -19,8 +19,10 @@ public sealed partial class Gpu2DBackend
     /// <summary>
     /// RESOURCE_CREATE_BLOB. GUEST blobs are backed by the mem entries (checked like ATTACH_BACKING, and they must
     /// cover <paramref name="size"/>); HOST3D blobs get a zeroed memfd of <paramref name="size"/> bytes, counted
-    /// against the host memory cap, and must name an existing context in <paramref name="ctxId"/> (the blob_id is
-    /// that context's object: in a cross-domain context, a compositor fd it registered, else fresh pages). HOST3D_GUEST needs a renderer we
+    /// against the host memory cap, and must name an existing context in <paramref name="ctxId"/>. In a cross-domain
+    /// context the blob_id names either a compositor fd (a RECEIVE identifier: those pages) or a GET_IMAGE_REQUIREMENTS
+    /// answer of that context with exactly its size, as crosvm enforces; anything else is ERR_UNSPEC. Other contexts
+    /// (winsrv's keymaps aside) get fresh pages whatever the blob_id. HOST3D_GUEST needs a renderer we
     /// lack. A MAPPABLE guest blob is accepted (the guest maps its own pages) but cannot be MAP_BLOBbed.
     /// </summary>
     /// <param name="compositorFd">A compositor fd (winsrv's keymap) the HOST3D blob adopts instead of fresh pages;
@@ -104,6 +106,13 @@ public sealed partial class Gpu2DBackend
                 if (error is not null)
                     return GpuResponse.ErrInvalidParameter(error);
                 host = MappedMemfd.TryWrap(fd!, size, out error);
+            }
+            else if (_contexts[ctxId].CrossDomain is { } queried && !_options.LenientCrossDomainRules
+                && queried.CheckImageBlob(blobId, size) is { } refused)
+            {
+                // crosvm answers every rutabaga error, InvalidCrossDomainItemId included, with ERR_UNSPEC
+                // (devices/src/virtio/gpu/protocol.rs `encode`).
+                return GpuResponse.ErrUnspec(refused);
             }
             else
                 host = MappedMemfd.TryCreate($"minivmm-blob-{resourceId}", size, out error);

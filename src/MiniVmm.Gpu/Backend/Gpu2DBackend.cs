@@ -61,6 +61,8 @@ public sealed partial class Gpu2DBackend
         lock (_lock)
         {
             DropBlobsLocked();
+            foreach (var resource in _resources.Values)
+                UnshareLocked(resource);
             _resources.Clear();
             foreach (var scanout in _scanouts)
                 DisableLocked(scanout);
@@ -130,6 +132,7 @@ public sealed partial class Gpu2DBackend
             _hostBytes -= resource.Pixels.LongLength;
             ForgetInContextsLocked(resourceId);
             resource.Backing = null;
+            UnshareLocked(resource);
             foreach (var scanout in _scanouts)
             {
                 if (scanout.Resource == resource)

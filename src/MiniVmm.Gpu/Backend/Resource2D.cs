@@ -1,4 +1,5 @@
 using MiniVmm.Gpu.Protocol;
+using MiniVmm.Memory;
 
 namespace MiniVmm.Gpu.Backend;
 
@@ -25,6 +26,15 @@ internal sealed class Resource2D
     public byte[] Pixels { get; }
 
     public BackingStore? Backing { get; set; }
+
+    /// <summary>The memory <see cref="Backing"/> lives in (set with it), so a winsrv TX, which carries none, can read it.</summary>
+    public GuestMemory? BackingMemory { get; set; }
+
+    /// <summary>
+    /// winsrv's memfd copy of the image (the 2018 design): made at the first TX that names the resource, passed to the
+    /// compositor, kept current by TRANSFER_TO_HOST_2D and refilled at each TX, freed at UNREF. Null until shared.
+    /// </summary>
+    public MappedMemfd? Shared { get; set; }
 
     /// <summary>Whether <paramref name="r"/> lies inside the resource, computed without overflow.</summary>
     public bool Contains(in VirtioGpuRect r) =>

@@ -24,6 +24,9 @@ public sealed partial class CrossDomainChannel : IDisposable
     /// <summary>Open pipes per channel, each direction: bounds the host fds a guest (or compositor) can pin.</summary>
     public const int MaxPipes = 64;
 
+    /// <summary>READ_PIPE identifiers one SEND may carry: 1, as crosvm; more only under the transitional lenient rules.</summary>
+    public int MaxReadPipesPerSend { get; set; } = 1;
+
     private readonly UnixSocket _socket;
     private readonly ICrossDomainResources _resources;
     private readonly FdQueue _received = new();
@@ -130,6 +133,10 @@ public sealed partial class CrossDomainChannel : IDisposable
                     break;
                 case CrossDomainIdType.ReadPipe:
                     // The guest names the pipe before the host makes it, so the id must be the next one both count.
+                    // One per SEND, as crosvm (rutabaga_gfx/src/cross_domain/mod.rs `send`: "expected just one pipe
+                    // pair") and sommelier do: a guest that relies on more would not run on crosvm.
+                    if (newReadPipes.Count >= MaxReadPipesPerSend)
+                        return CrossDomainChannelError.TooManyReadPipes;
                     if (id != _nextReadPipeId + (uint)newReadPipes.Count)
                         return CrossDomainChannelError.ReadPipeIdMismatch;
                     if (_readPipes.Count + newReadPipes.Count >= MaxPipes)

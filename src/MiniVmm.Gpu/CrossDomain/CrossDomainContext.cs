@@ -15,12 +15,18 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// <summary>Compositor fds parked for RESOURCE_CREATE_BLOB at once: bounds what a compositor can make us hold.</summary>
     public const int MaxRegisteredFds = 64;
 
-    /// <summary>Largest GET_IMAGE_REQUIREMENTS width or height (what Linux's KMS and Weston accept).</summary>
-    public const uint MaxImageDimension = 16384;
+    /// <summary>
+    /// GET_IMAGE_REQUIREMENTS answers remembered for HOST3D creation. crosvm keeps every one for the context's life
+    /// (a guest may allocate several buffers from one query); this bound keeps a guest that queries in a loop from
+    /// growing the table without end: past it the oldest answer is forgotten.
+    /// </summary>
+    public const int MaxImageBlobIds = 4096;
 
     private readonly ICrossDomainHost _host;
     private readonly CompositorSockets _sockets;
     private readonly PendingHostFds _registered = new(MaxRegisteredFds);
+    private readonly Dictionary<uint, ulong> _imageBlobSizes = []; // blob_id -> size, of the answers given
+    private readonly Queue<uint> _imageBlobOrder = new();
     private CrossDomainChannel? _channel;
     private uint _queryRing;
     private uint _channelRing;
@@ -43,6 +49,12 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     public string? Error { get; private set; }
 
     public bool IsConnected => _channel is { IsHungUp: false };
+
+    /// <summary><see cref="GpuOptions.LenientCrossDomainRules"/>: several READ_PIPEs per SEND are let through.</summary>
+    internal bool LenientRules { get; init; }
+
+    /// <summary>INIT named channel type 0: a context for GET_IMAGE_REQUIREMENTS only (minigbm's), with no channel.</summary>
+    public bool IsQueryOnly { get; private set; }
 
     /// <summary>SEND bytes the compositor has not taken yet (for tests and diagnostics).</summary>
     public long QueuedSendBytes => _channel?.QueuedSendBytes ?? 0;
@@ -89,6 +101,19 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     public bool TryTakeRegistered(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error) =>
         _registered.TryClaim(blobId, size, out fd, out error);
 
+    /// <summary>
+    /// crosvm's rule for HOST3D blobs that name no compositor fd (rutabaga_gfx/src/cross_domain/mod.rs
+    /// `context_create_blob`): the blob_id must be one a GET_IMAGE_REQUIREMENTS on this context returned, and the
+    /// size exactly that answer's size. Null when it is; otherwise why not (upstream's InvalidCrossDomainItemId or
+    /// "blob size mismatch"). The answer stays usable for more blobs, as upstream keeps it.
+    /// </summary>
+    public string? CheckImageBlob(ulong blobId, ulong size)
+    {
+        if (blobId > uint.MaxValue || !_imageBlobSizes.TryGetValue((uint)blobId, out ulong expected))
+            return $"blob_id {blobId} is not one GET_IMAGE_REQUIREMENTS returned on context {Id} (crosvm: InvalidCrossDomainItemId)";
+        return size == expected ? null : $"blob_id {blobId} was answered for {expected} bytes, {size} asked (crosvm: blob size mismatch)";
+    }
+
     bool ICrossDomainResources.TryGetFd(uint resourceId, out SafeHandle fd, out ulong size) =>
         _host.TryGetBlobFd(Id, resourceId, out fd, out size);
 
@@ -109,6 +134,15 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
             return "INIT twice on one context";
         if (_host.CheckRing(Id, init.QueryRingId) is { } queryError)
             return "query ring: " + queryError;
+        if (init.ChannelType == 0)
+        {
+            // crosvm (mod.rs `initialize`): 0 asks for no channel, so the channel ring is not looked at. minigbm's
+            // virtgpu_cross_domain.c sends this 16-byte INIT to run image queries only.
+            _queryRing = init.QueryRingId;
+            _initialized = IsQueryOnly = true;
+            Error = "a query-only context (channel type 0) has no channel";
+            return null;
+        }
         if (_host.CheckRing(Id, init.ChannelRingId) is { } channelError)
             return "channel ring: " + channelError;
         _queryRing = init.QueryRingId;
@@ -122,39 +156,56 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
         {
             _channel = CrossDomainChannel.TryConnect(path, this, out var connectError);
             Error = connectError;
+            if (_channel is not null && LenientRules)
+                _channel.MaxReadPipesPerSend = CrossDomainChannel.MaxPipes;
         }
         return Error is null ? null : "INIT: " + Error;
     }
 
+    /// <summary>
+    /// Answers on the query ring. On any refusal the ring still gets a zeroed answer (size 0, blob_id 0) before the
+    /// error: sommelier reads the ring once the fence signals without looking at the response type, and must see
+    /// "nothing" rather than the previous answer's stride and blob_id. crosvm leaves the ring as it was instead.
+    /// </summary>
     private string? ImageRequirements(CrossDomainGetImageRequirementsCommand query)
     {
         if (!_initialized)
             return "GET_IMAGE_REQUIREMENTS before INIT";
-        if (query.Width is 0 or > MaxImageDimension || query.Height is 0 or > MaxImageDimension)
-            return $"image {query.Width}x{query.Height} is outside 1..{MaxImageDimension}";
-        if (!IsFourBytesPerPixel(query.DrmFormat))
-            return $"DRM format 0x{query.DrmFormat:x} is not a 32-bit RGB format";
-        // Linear, 64-byte aligned rows, whole pages: what the guest then creates as a HOST3D blob and shm-maps.
-        ulong stride = ((ulong)query.Width * 4 + 63) & ~63UL;
         var requirements = new CrossDomainImageRequirements
         {
             Modifier = 0, // DRM_FORMAT_MOD_LINEAR
-            SizeBytes = (stride * query.Height + 4095) & ~4095UL,
-            BlobId = _registered.NextId(),
-            MapInfo = 1, // VIRTIO_GPU_MAP_CACHE_CACHED
+            MapInfo = 1, // VIRTIO_GPU_MAP_CACHE_CACHED, as crosvm's system gralloc answers
             MemoryIdx = -1,
             PhysicalDeviceIdx = -1,
         };
-        requirements.Strides[0] = (uint)stride;
+        string? error = CrossDomainImageLayout.TryCompute(query.Width, query.Height, query.DrmFormat, ref requirements);
+        if (error is null)
+            requirements.BlobId = RememberImageBlob(requirements.SizeBytes);
+        else
+            requirements = default;
         var message = new byte[CrossDomainImageRequirements.Size];
         CrossDomainRingWriter.WriteImageRequirements(message, in requirements);
-        return _host.WriteRing(Id, _queryRing, message);
+        string? ringError = _host.WriteRing(Id, _queryRing, message);
+        return error is null ? ringError : "GET_IMAGE_REQUIREMENTS: " + error;
+    }
+
+    private uint RememberImageBlob(ulong size)
+    {
+        if (_imageBlobOrder.Count == MaxImageBlobIds)
+            _imageBlobSizes.Remove(_imageBlobOrder.Dequeue());
+        // From the compositor fds' counter, so an image's blob id never names a parked fd.
+        uint blobId = _registered.NextId();
+        _imageBlobSizes[blobId] = size;
+        _imageBlobOrder.Enqueue(blobId);
+        return blobId;
     }
 
     private string? Poll(ref int polls)
     {
         if (!_initialized)
             return "POLL before INIT";
+        if (IsQueryOnly)
+            return "POLL on a query-only context (channel type 0 has no channel ring)";
         polls++;
         _pendingPolls++;
         return null;
@@ -177,7 +228,4 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
         var error = _channel.Write(pipeId, data, hangUp);
         return error == CrossDomainChannelError.None ? null : $"WRITE: {error}";
     }
-
-    private static bool IsFourBytesPerPixel(uint fourcc) =>
-        fourcc is 0x34325241 or 0x34325258 or 0x34324241 or 0x34324258; // AR24, XR24, AB24, XB24
 }

@@ -48,4 +48,6 @@ public enum CrossDomainChannelError : byte
     Stalled,
     /// <summary>Writing to a pipe failed (its reader went away, now or while earlier bytes were flushed, or it stalled past the bound).</summary>
     PipeWriteFailed,
+    /// <summary>A second READ_PIPE identifier in one SEND (crosvm accepts one per SEND).</summary>
+    TooManyReadPipes,
 }

@@ -37,7 +37,7 @@ public sealed record WinsrvNumbers
 
 /// <summary>
 /// virtio_gpu_winsrv_connect / _disconnect (32 bytes, UNCONFIRMED): fd is a guest-chosen connection id. Channel was
-/// padding in 2018; MiniVmm reads it on CONNECT to pick the compositor socket (0 or 1 unnamed, 16+ named).
+/// padding in 2018; MiniVmm reads it on CONNECT to pick the compositor socket (0 or 1 unnamed, 20..31 named).
 /// </summary>
 [StructLayout(LayoutKind.Sequential)]
 public struct WinsrvConnect

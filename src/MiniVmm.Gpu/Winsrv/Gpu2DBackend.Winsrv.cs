@@ -1,29 +1,94 @@
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.Memory;
 using Tmds.Linux;
 
 namespace MiniVmm.Gpu.Backend;
 
 // Lives under Winsrv/ because only the winsrv front door uses it; it is a partial of the backend so it can read
-// the blob table under the backend's own lock without widening any field.
+// the resource tables under the backend's own lock without widening any field.
 public sealed partial class Gpu2DBackend
 {
     /// <summary>
-    /// A close-on-exec dup of HOST3D blob <paramref name="resourceId"/>'s memfd and the blob's size, or null when
-    /// the id is unknown or names something without a host memfd (a 2D resource, a GUEST blob). The dup outlives
-    /// an UNREF that follows, which is what a compositor holding a wl_shm pool needs.
+    /// A close-on-exec dup of the memfd winsrv passes to the compositor for resource <paramref name="resourceId"/>,
+    /// and its size; null with <paramref name="refusal"/> (and whether it is a lack of host memory) otherwise.
+    /// HOST3D blob: its own memfd, so the compositor maps the pages the guest draws into. 2D resource with guest
+    /// backing (what a 2018 guest has, with no blobs): one memfd per resource, as the 2018 thread has the host do
+    /// ("looks up shmem FD for each resource"), made at its first TX, refilled from the backing at every TX that
+    /// names it, updated by each TRANSFER_TO_HOST_2D, and kept until UNREF; it counts against the host memory cap.
+    /// GUEST blobs and 2D resources without backing are refused. The dup outlives an UNREF that follows, which is
+    /// what a compositor holding a wl_shm pool needs.
     /// </summary>
-    internal SafeFileHandle? TryDupWinsrvBlobFd(uint resourceId, out ulong size)
+    internal SafeFileHandle? TryDupWinsrvFd(uint resourceId, out ulong size, out string? refusal, out bool outOfMemory)
     {
         size = 0;
+        outOfMemory = false;
         lock (_lock)
         {
-            if (!_blobs.TryGetValue(resourceId, out var blob) || blob.Host is not { } host)
+            MappedMemfd? memfd;
+            if (_blobs.TryGetValue(resourceId, out var blob))
+            {
+                memfd = blob.Host;
+                refusal = memfd is null ? $"resource {resourceId} is a GUEST blob: it has no host memfd to pass" : null;
+            }
+            else if (_resources.TryGetValue(resourceId, out var resource))
+                memfd = ShareLocked(resource, out refusal, out outOfMemory);
+            else
+            {
+                memfd = null;
+                refusal = $"no resource {resourceId}";
+            }
+            if (memfd is null)
                 return null;
-            int dup = LibC.fcntl((int)host.Fd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
+            int dup = LibC.fcntl((int)memfd.Fd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
             if (dup < 0)
-                return null; // EMFILE: refused like an unknown id; the guest gets an error response
-            size = blob.Size;
+            {
+                refusal = "no fd left to dup the memfd"; // EMFILE: refused like an unknown id
+                return null;
+            }
+            size = memfd.Size;
             return new SafeFileHandle(dup, ownsHandle: true);
         }
+    }
+
+    /// <summary>The resource's winsrv memfd, made on first use, filled from the whole backing.</summary>
+    private MappedMemfd? ShareLocked(Resource2D resource, out string? refusal, out bool outOfMemory)
+    {
+        outOfMemory = false;
+        if (resource.Backing is not { } backing || resource.BackingMemory is not { } memory)
+        {
+            refusal = $"2D resource {resource.Id} has no guest backing to share";
+            return null;
+        }
+        if (resource.Shared is null)
+        {
+            ulong size = ((ulong)resource.Pixels.LongLength + PageSize - 1) & ~(PageSize - 1);
+            if ((long)size > _options.MaxHostMemoryBytes - _hostBytes)
+            {
+                outOfMemory = true;
+                refusal = $"sharing 2D resource {resource.Id} needs {size} bytes, past the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)";
+                return null;
+            }
+            resource.Shared = MappedMemfd.TryCreate($"minivmm-winsrv-{resource.Id}", size, out refusal);
+            if (resource.Shared is null)
+            {
+                outOfMemory = true;
+                return null;
+            }
+            _hostBytes += (long)size;
+        }
+        // The backing may be shorter than the image (TRANSFER only checks what it reads): the rest keeps what it had.
+        int length = (int)Math.Min((ulong)resource.Pixels.LongLength, backing.Length);
+        var error = backing.TryRead(memory, 0, resource.Shared.GetSpan(0, length));
+        refusal = error == GuestMemoryError.None ? null : $"backing of 2D resource {resource.Id} is not readable: {error}";
+        return refusal is null ? resource.Shared : null;
+    }
+
+    private void UnshareLocked(Resource2D resource)
+    {
+        if (resource.Shared is not { } shared)
+            return;
+        _hostBytes -= (long)shared.Size;
+        shared.Dispose();
+        resource.Shared = null;
     }
 }

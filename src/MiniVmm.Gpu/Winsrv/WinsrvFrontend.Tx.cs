@@ -77,8 +77,9 @@ public sealed partial class WinsrvFrontend
         return error switch
         {
             CrossDomainChannelError.None => GpuResponse.OkNoData,
+            CrossDomainChannelError.UnknownResource when _resources.LastRefusal.OutOfMemory => GpuResponse.ErrOutOfMemory(_resources.LastRefusal.Reason ?? "no host memory"),
             CrossDomainChannelError.UnknownResource => GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID,
-                "a resource id is unknown or not a HOST3D blob (only those have a memfd to pass)"),
+                _resources.LastRefusal.Reason ?? "a resource id names nothing with a memfd to pass"),
             _ => GpuResponse.ErrUnspec($"channel: {error}"),
         };
     }

@@ -6,10 +6,10 @@ using MiniVmm.Gpu.CrossDomain;
 namespace MiniVmm.Gpu.Winsrv;
 
 /// <summary>
-/// The channel's view of the device's resources for winsrv. Guest → host: only HOST3D blobs are sent, as a dup of
-/// their memfd, so the compositor maps the very pages the guest draws into. A 2D resource is refused rather than
-/// copied into a fresh memfd: a copy would be a snapshot, and every later TRANSFER_TO_HOST would be lost to the
-/// compositor's wl_shm pool. GUEST blobs have no host fd and are refused too. Host → guest: compositor fds (the
+/// The channel's view of the device's resources for winsrv. Guest → host: a HOST3D blob is sent as a dup of its
+/// memfd, so the compositor maps the very pages the guest draws into; a 2D resource with guest backing (the 2018
+/// design) as a dup of the memfd the back end keeps for it, which TRANSFER_TO_HOST_2D keeps current
+/// (<see cref="Gpu2DBackend.TryDupWinsrvFd"/>). GUEST blobs have no host fd and are refused. Host → guest: compositor fds (the
 /// keymap) are kept here under small host-chosen blob ids, which RX reports in resource_ids; the guest turns one
 /// into a resource with CREATE_BLOB(HOST3D, blob_id), which takes it with <see cref="TryTakeHostFd"/>.
 /// Guarded by the owning <see cref="WinsrvFrontend"/>'s lock.
@@ -26,10 +26,15 @@ internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
 
     public int PendingHostFds => _hostFds.Count;
 
+    /// <summary>Why the last refused <see cref="TryGetFd"/> refused, and whether for lack of host memory.</summary>
+    public (string? Reason, bool OutOfMemory) LastRefusal { get; private set; }
+
     public bool TryGetFd(uint resourceId, out SafeHandle fd, out ulong size)
     {
-        var dup = _backend.TryDupWinsrvBlobFd(resourceId, out size);
+        var dup = _backend.TryDupWinsrvFd(resourceId, out size, out string? refusal, out bool outOfMemory);
         fd = dup!;
+        if (dup is null)
+            LastRefusal = (refusal, outOfMemory);
         return dup is not null;
     }
 

@@ -4,7 +4,7 @@ using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;
 
-/// <summary>INIT's channel_type picks the compositor socket: 1 the unnamed one, 16 the first named one, others none.</summary>
+/// <summary>INIT's channel_type picks the compositor socket: 1 the unnamed one, 20 the first named one, others none.</summary>
 public sealed class CrossDomainChannelTypeTests : IDisposable
 {
     private readonly ScriptedCompositor _unnamed = new();
@@ -35,13 +35,13 @@ public sealed class CrossDomainChannelTypeTests : IDisposable
     {
         var caps = _h.Submit(new VirtioGpuGetCapset { Hdr = GpuHarness.Hdr(CMD_GET_CAPSET), CapsetId = 5 }, 40);
         Assert.Equal(RESP_OK_CAPSET, caps.Type);
-        Assert.Equal((1u << 1) | (1u << 16), BitConverter.ToUInt32(caps.Response, 28));
+        Assert.Equal((1u << 1) | (1u << 20), UpstreamCrossDomainWire.ParseCapabilities(caps.Response.AsSpan(24)).SupportedChannels);
     }
 
     [Fact]
-    public void ChannelOneReachesTheUnnamedSocketAndSixteenTheNamedOne()
+    public void ChannelOneReachesTheUnnamedSocketAndTwentyTheNamedOne()
     {
-        Assert.Equal(RESP_OK_NODATA, Init(1, 16));
+        Assert.Equal(RESP_OK_NODATA, Init(1, 20));
         using var second = _named.Accept();
         Assert.False(_unnamed.HasPendingConnection);
         Assert.Equal(RESP_OK_NODATA, Init(2, 1));
@@ -55,9 +55,11 @@ public sealed class CrossDomainChannelTypeTests : IDisposable
     }
 
     [Theory]
-    [InlineData(0u)]
     [InlineData(2u)] // crosvm's camera channel: not MiniVmm's
-    [InlineData(17u)] // one past the only named socket
+    [InlineData(0x10u)] // PipeWire in libkrun and muvm: never a Wayland socket here
+    [InlineData(0x11u)] // X11 in libkrun and muvm
+    [InlineData(16u + 3)] // 0x13, D-Bus system in magma-gpu/rutabaga_gfx
+    [InlineData(21u)] // one past the only named socket
     [InlineData(0xffffffffu)]
     public void AnUnconfiguredChannelTypeFailsInitCleanlyAndTheDeviceKeepsServing(uint channelType)
     {
@@ -69,7 +71,7 @@ public sealed class CrossDomainChannelTypeTests : IDisposable
         Assert.Equal(RESP_ERR_UNSPEC, _h.Submit3D(1, GpuHarness.XdSend("x"u8)).Type);
         Assert.False(_unnamed.HasPendingConnection || _named.HasPendingConnection);
 
-        Assert.Equal(RESP_OK_NODATA, Init(2, 16));
+        Assert.Equal(RESP_OK_NODATA, Init(2, 20));
         using var peer = _named.Accept();
         Assert.True(_h.Device.Backend.GetCrossDomainContext(2)!.IsConnected);
     }

@@ -125,12 +125,12 @@ public sealed class CrossDomainContextTests : StandInCompositorTests
     {
         using var peer = Open(1);
         Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdImageRequirements(100, 50)).Type);
-        var answer = System.Runtime.InteropServices.MemoryMarshal.Read<CrossDomainImageRequirements>(H.ReadRing(100));
-        Assert.Equal((448u, 24576UL), (answer.Strides[0], answer.SizeBytes));
+        var answer = UpstreamCrossDomainWire.ParseImageRequirements(H.ReadRing(100));
+        Assert.Equal((400u, 20480UL), (answer.Strides[0], answer.Size)); // 100 x 4 bytes, no row alignment; whole pages
         Assert.NotEqual(0u, answer.BlobId);
-        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(5, answer.SizeBytes, ctxId: 1, blobId: answer.BlobId).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(5, answer.Size, ctxId: 1, blobId: answer.BlobId).Type);
         Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdImageRequirements(0, 50)).Type);
-        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdImageRequirements(10, 10, drmFormat: 0x3231564e)).Type);
+        Assert.Equal(RESP_ERR_UNSPEC, H.Submit3D(1, GpuHarness.XdImageRequirements(10, 10, drmFormat: UpstreamCrossDomainWire.Fourcc("YUYV"))).Type);
     }
 
     [Fact]
@@ -181,10 +181,10 @@ public sealed class CrossDomainContextTests : StandInCompositorTests
         {
             uint ctx = 1 + i % 7;
             Assert.Equal(RESP_OK_NODATA, H.CreateContext(ctx).Type);
-            Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: ctx).Type);
             Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
             Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
             Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
+            Assert.Equal(RESP_OK_NODATA, H.CreateQueriedHostBlob(50, 4096, ctxId: ctx, queryRing: 2).Type);
             using (var peer = Listener.Accept())
             {
                 var poll = H.StartSubmit3D(ctx, GpuHarness.XdPoll(), fence: i, ring: 1);

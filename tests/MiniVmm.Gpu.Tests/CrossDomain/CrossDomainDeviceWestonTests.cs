@@ -25,7 +25,7 @@ public sealed class CrossDomainDeviceWestonTests
     }
 
     /// <summary>
-    /// --wayland-socket A --wayland-socket B,name=second: a context INIT on channel 16 talks to the second Weston
+    /// --wayland-socket A --wayland-socket B,name=second: a context INIT on channel 20 talks to the second Weston
     /// (fullscreen shell: zwp_fullscreen_shell_v1, no xdg_wm_base), one on channel 1 to the first (kiosk shell).
     /// </summary>
     [Fact]

@@ -23,8 +23,8 @@ public sealed class CrossDomainQueueingTests : StandInCompositorTests
     public void SendsToACompositorThatDoesNotReadAnswerAtOnceAndArriveInOrderWithTheirFds()
     {
         using var peer = Open();
-        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: 1).Type);
-        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(51, 8192, ctxId: 1).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateQueriedHostBlob(50, 4096, ctxId: 1, queryRing: 100).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateQueriedHostBlob(51, 8192, ctxId: 1, queryRing: 100).Type);
         var withFd = new Dictionary<int, (uint Blob, long Size)> { [300] = (50, 4096), [700] = (51, 8192) };
         var sent = new List<byte>();
         var total = Stopwatch.StartNew();
@@ -108,7 +108,7 @@ public sealed class CrossDomainQueueingTests : StandInCompositorTests
     public void AHangUpWithBytesQueuedAnswersThePollAndClosesTheQueuedFds()
     {
         var peer = Open();
-        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: 1).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateQueriedHostBlob(50, 4096, ctxId: 1, queryRing: 100).Type);
         for (var i = 0; H.Device.Backend.GetCrossDomainContext(1)!.QueuedSendBytes < 256 * 1024; i++)
         {
             Assert.True(i < 10_000, "nothing was queued");

@@ -1,4 +1,4 @@
-using System.Runtime.InteropServices;
+using System.Buffers.Binary;
 using MiniVmm.Gpu.CrossDomain;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;
@@ -11,13 +11,10 @@ public sealed class CrossDomainRingWriterTests
         var ring = new byte[CrossDomainConstants.RingSize];
         (uint, uint, ulong)[] ids = [(3, 1, 4096), (1, 4, 0)];
         Assert.Equal(CrossDomainRingError.None, CrossDomainRingWriter.WriteReceive(ring, "hello"u8, ids));
-        var message = MemoryMarshal.Read<CrossDomainSendReceive>(ring);
-        Assert.Equal((byte)CrossDomainCmd.Receive, message.Hdr.Cmd);
-        Assert.Equal(352 + 5, message.Hdr.CmdSize);
-        Assert.Equal((2u, 5u), (message.NumIdentifiers, message.OpaqueDataSize));
-        Assert.Equal((3u, 1u, 4096u), (message.Identifiers[0], message.IdentifierTypes[0], message.IdentifierSizes[0]));
-        Assert.Equal((1u, 4u, 0u), (message.Identifiers[1], message.IdentifierTypes[1], message.IdentifierSizes[1]));
-        Assert.Equal("hello"u8.ToArray(), ring.AsSpan(352, 5).ToArray());
+        var (parsedIds, data) = UpstreamCrossDomainWire.ParseReceive(ring);
+        Assert.Equal(352 + 5, BinaryPrimitives.ReadUInt16LittleEndian(ring.AsSpan(2))); // cmd_size
+        Assert.Equal([(3u, 1u, 4096u), (1u, 4u, 0u)], parsedIds);
+        Assert.Equal("hello"u8.ToArray(), data);
     }
 
     [Fact]
@@ -26,8 +23,9 @@ public sealed class CrossDomainRingWriterTests
         var ring = new byte[CrossDomainConstants.RingSize];
         ring.AsSpan().Fill(0xEE);
         Assert.Equal(CrossDomainRingError.None, CrossDomainRingWriter.WriteHangUp(ring));
-        var message = MemoryMarshal.Read<CrossDomainSendReceive>(ring);
-        Assert.Equal(((byte)5, 0u, 0u), (message.Hdr.Cmd, message.NumIdentifiers, message.OpaqueDataSize));
+        var (ids, data) = UpstreamCrossDomainWire.ParseReceive(ring);
+        Assert.Empty(ids);
+        Assert.Empty(data);
     }
 
     [Fact]
@@ -35,9 +33,9 @@ public sealed class CrossDomainRingWriterTests
     {
         var ring = new byte[CrossDomainConstants.RingSize];
         Assert.Equal(CrossDomainRingError.None, CrossDomainRingWriter.WriteRead(ring, 0x80000001, "xy"u8, hangUp: true));
-        var message = MemoryMarshal.Read<CrossDomainReadWrite>(ring);
-        Assert.Equal(((byte)6, 0x80000001u, 1u, 2u), (message.Hdr.Cmd, message.Identifier, message.HangUp, message.OpaqueDataSize));
-        Assert.Equal("xy"u8.ToArray(), ring.AsSpan(24, 2).ToArray());
+        var (pipeId, hangUp, data) = UpstreamCrossDomainWire.ParseRead(ring);
+        Assert.Equal((0x80000001u, true), (pipeId, hangUp));
+        Assert.Equal("xy"u8.ToArray(), data);
     }
 
     [Fact]

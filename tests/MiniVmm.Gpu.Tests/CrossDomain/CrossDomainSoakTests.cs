@@ -45,10 +45,10 @@ public sealed class CrossDomainSoakTests : StandInCompositorTests
     {
         uint ctx = 1 + i % 5;
         Assert.Equal(RESP_OK_NODATA, H.CreateContext(ctx).Type);
-        Assert.Equal(RESP_OK_NODATA, H.CreateHostBlob(50, 4096, ctxId: ctx).Type);
         Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 2).Type);
         Assert.Equal(RESP_OK_NODATA, H.CtxResource(CMD_CTX_ATTACH_RESOURCE, ctx, 3).Type);
         Assert.Equal(RESP_OK_NODATA, H.Submit3D(ctx, GpuHarness.XdInit(2, 3)).Type);
+        Assert.Equal(RESP_OK_NODATA, H.CreateQueriedHostBlob(50, 4096, ctxId: ctx, queryRing: 2).Type);
         using (var peer = Listener.Accept())
         {
             peer.Send(new byte[] { 1, 0, 0, 0, 0, 0, 8, 0 }); // wl_display@1 event 0, 8 bytes: one whole message

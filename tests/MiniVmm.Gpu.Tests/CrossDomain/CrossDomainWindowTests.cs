@@ -32,15 +32,15 @@ public sealed class CrossDomainWindowTests
             Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, GpuHarness.XdInit(QueryRing, ChannelRing)).Type);
             const uint Xrgb8888 = 0x34325258; // DRM XR24
             Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, GpuHarness.XdImageRequirements(GuestWaylandWindow.Width, GuestWaylandWindow.Height, Xrgb8888)).Type);
-            var requirements = MemoryMarshal.Read<CrossDomainImageRequirements>(h.ReadRing(QueryRing));
-            Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(Blob, requirements.SizeBytes, Ctx, blobId: requirements.BlobId).Type);
+            var requirements = UpstreamCrossDomainWire.ParseImageRequirements(h.ReadRing(QueryRing));
+            Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(Blob, requirements.Size, Ctx, blobId: requirements.BlobId).Type);
             Assert.Equal(RESP_OK_MAP_INFO, h.MapBlob(Blob, 0).Type);
 
             var window = new GuestWaylandWindow(new ContextPipe(h, Ctx, ChannelRing));
             window.CreateToplevel();
             var stride = (int)requirements.Strides[0];
             GuestWaylandWindow.WriteThroughMapping(region, GuestWaylandWindow.Pattern(stride));
-            window.Show(Blob, (int)requirements.SizeBytes, stride);
+            window.Show(Blob, (int)requirements.Size, stride);
             GuestWaylandWindow.AssertOnScreen(weston, () => string.Join('\n', trace));
 
             Assert.Contains($"xdomain ctx 1 INIT query_ring={QueryRing} channel_ring={ChannelRing} channel_type=1", trace);

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Gpu.Tests.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.TestSupport;
@@ -79,35 +80,36 @@ internal sealed partial class GpuHarness
         return done;
     }
 
+    // Guest commands and host messages go through UpstreamCrossDomainWire (upstream's layouts by byte offset), never
+    // through the product's own encoder, so the device is held to upstream's layout rather than to itself.
+
     public static byte[] XdInit(uint queryRing, uint channelRing, uint channelType = CrossDomainConstants.ChannelTypeWayland) =>
-        CrossDomainCommands.Init(queryRing, channelRing, channelType);
+        UpstreamCrossDomainWire.Init(queryRing, channelRing, channelType);
 
-    public static byte[] XdPoll() => CrossDomainCommands.Poll();
+    public static byte[] XdPoll() => UpstreamCrossDomainWire.Poll();
 
-    public static byte[] XdImageRequirements(uint width, uint height, uint drmFormat = 0x34325241) => Bytes(new CrossDomainGetImageRequirements
-    {
-        Hdr = XdHeader(CrossDomainCmd.GetImageRequirements, CrossDomainGetImageRequirements.Size),
-        Width = width,
-        Height = height,
-        DrmFormat = drmFormat,
-    });
+    public static byte[] XdImageRequirements(uint width, uint height, uint drmFormat = 0x34325241) =>
+        UpstreamCrossDomainWire.GetImageRequirements(width, height, drmFormat);
 
     /// <summary>A SEND as a guest would build it, hostile ones included (more than 28 identifiers, any types).</summary>
     public static byte[] XdSend(ReadOnlySpan<byte> data, params (uint Id, uint Type)[] identifiers) =>
-        CrossDomainCommands.Send(data, [.. identifiers.Select(id => new CrossDomainIdentifier(id.Id, id.Type, 0))]);
+        UpstreamCrossDomainWire.Send(data, [.. identifiers.Select(id => (id.Id, id.Type, 0u))]);
 
-    public static byte[] XdWrite(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) => CrossDomainCommands.Write(pipeId, data, hangUp);
+    public static byte[] XdWrite(uint pipeId, ReadOnlySpan<byte> data, bool hangUp) => UpstreamCrossDomainWire.Write(pipeId, data, hangUp);
 
-    /// <summary>The RECEIVE at the start of a channel ring: its identifiers and its Wayland bytes.</summary>
-    public static (List<(uint Id, uint Type, uint Size)> Ids, byte[] Data) ParseReceive(byte[] ring)
+    /// <summary>
+    /// A HOST3D blob of <paramref name="size"/> bytes (a page multiple) made the way crosvm insists on: a
+    /// GET_IMAGE_REQUIREMENTS for an R8 image 4096 bytes wide on the INITed context, then CREATE_BLOB with the
+    /// blob_id and size it answered.
+    /// </summary>
+    public Reply CreateQueriedHostBlob(uint id, ulong size, uint ctxId, uint queryRing)
     {
-        var message = MemoryMarshal.Read<CrossDomainSendReceive>(ring);
-        Assert.Equal((byte)CrossDomainCmd.Receive, message.Hdr.Cmd);
-        var ids = new List<(uint, uint, uint)>();
-        for (var i = 0; i < message.NumIdentifiers; i++)
-            ids.Add((message.Identifiers[i], message.IdentifierTypes[i], message.IdentifierSizes[i]));
-        return (ids, ring.AsSpan(CrossDomainSendReceive.Size, (int)message.OpaqueDataSize).ToArray());
+        Assert.Equal(VirtioGpuCtrlType.RESP_OK_NODATA, Submit3D(ctxId, XdImageRequirements(4096, (uint)(size / 4096), UpstreamCrossDomainWire.Fourcc("R8  "))).Type);
+        var answer = UpstreamCrossDomainWire.ParseImageRequirements(ReadRing(queryRing));
+        Assert.Equal(size, answer.Size);
+        return CreateHostBlob(id, size, ctxId, blobId: answer.BlobId);
     }
 
-    private static CrossDomainHeader XdHeader(CrossDomainCmd cmd, int size) => CrossDomainCommands.Header(cmd, size);
+    /// <summary>The RECEIVE at the start of a channel ring: its identifiers and its Wayland bytes.</summary>
+    public static (List<(uint Id, uint Type, uint Size)> Ids, byte[] Data) ParseReceive(byte[] ring) => UpstreamCrossDomainWire.ParseReceive(ring);
 }

@@ -39,7 +39,7 @@ internal sealed partial class GpuCommandGenerator
             case < 20:
                 return ("INIT", GpuHarness.XdInit(RingId(), RingId(), Chance(85) ? CrossDomainConstants.ChannelTypeWayland : Pick(0u, 2u, 0x10u, uint.MaxValue)));
             case < 35:
-                return ("IMAGE_REQ", GpuHarness.XdImageRequirements(Dimension(), Dimension(), Chance(80) ? Pick(0x34325241u, 0x34325258u) : (uint)random.Next()));
+                return ("IMAGE_REQ", GpuHarness.XdImageRequirements(Dimension(), Dimension(), Chance(80) ? Pick(0x34325241u, 0x34325258u, 0x3231564eu, 0x32315659u, 0x36314752u) : (uint)random.Next()));
             case < 50:
                 return ("POLL", GpuHarness.XdPoll());
             case < 75:
@@ -60,16 +60,9 @@ internal sealed partial class GpuCommandGenerator
             {
                 var data = new byte[random.Next(0, 100)];
                 random.NextBytes(data);
-                var write = new CrossDomainReadWrite
-                {
-                    Hdr = new CrossDomainHeader { Cmd = (byte)CrossDomainCmd.Write, CmdSize = (ushort)(CrossDomainReadWrite.Size + ((data.Length + 3) & ~3)) },
-                    Identifier = (uint)random.Next(0, 8),
-                    HangUp = (uint)random.Next(0, 2),
-                    OpaqueDataSize = Chance(90) ? (uint)data.Length : (uint)random.Next(),
-                };
-                var bytes = new byte[write.Hdr.CmdSize];
-                GpuHarness.Bytes(in write).CopyTo(bytes, 0);
-                data.CopyTo(bytes, CrossDomainReadWrite.Size);
+                var bytes = GpuHarness.XdWrite((uint)random.Next(0, 8), data, hangUp: Chance(50));
+                if (Chance(10))
+                    BitConverter.TryWriteBytes(bytes.AsSpan(16), (uint)random.Next()); // opaque_data_size
                 return ("WRITE", bytes);
             }
             default:

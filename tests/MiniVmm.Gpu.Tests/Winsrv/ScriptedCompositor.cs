@@ -17,7 +17,7 @@ internal sealed class ScriptedCompositor : IDisposable
 
     public string Path { get; }
 
-    /// <summary>The sockets of --wayland-socket UNNAMED --wayland-socket NAMED,name=second (channels 1 and 16).</summary>
+    /// <summary>The sockets of --wayland-socket UNNAMED --wayland-socket NAMED,name=second (channels 1 and 20).</summary>
     public static CompositorSockets Sockets(ScriptedCompositor? unnamed, ScriptedCompositor named)
     {
         string[] values = unnamed is null ? [$"{named.Path},name=second"] : [unnamed.Path, $"{named.Path},name=second"];

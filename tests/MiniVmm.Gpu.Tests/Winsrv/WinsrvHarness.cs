@@ -65,7 +65,7 @@ internal sealed class WinsrvHarness : IDisposable
         Memory.Dispose();
     }
 
-    /// <summary>CONNECT; <paramref name="channel"/> picks the compositor socket (0 or 1 unnamed, 16+ named).</summary>
+    /// <summary>CONNECT; <paramref name="channel"/> picks the compositor socket (0 or 1 unnamed, 20..31 named).</summary>
     public VirtioGpuCtrlType Connect(uint id, uint channel = 0) => SubmitControl(ConnectBytes(Numbers.CmdConnect, id, channel));
 
     public VirtioGpuCtrlType Disconnect(uint id) => SubmitControl(ConnectBytes(Numbers.CmdDisconnect, id, 0));

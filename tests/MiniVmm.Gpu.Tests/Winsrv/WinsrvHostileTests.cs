@@ -47,7 +47,7 @@ public sealed class WinsrvHostileTests
         Assert.Equal(RESP_ERR_INVALID_RESOURCE_ID, harness.Send(1, "x"u8, [12345])); // unknown resource
         var create2d = new VirtioGpuResourceCreate2d { Hdr = { Type = (uint)CMD_RESOURCE_CREATE_2D }, ResourceId = 3, Format = (uint)VirtioGpuFormat.B8G8R8X8_UNORM, Width = 4, Height = 4 };
         Assert.Equal(RESP_OK_NODATA, harness.SubmitControl(create2d));
-        Assert.Equal(RESP_ERR_INVALID_RESOURCE_ID, harness.Send(1, "x"u8, [3])); // a 2D resource has no memfd to pass
+        Assert.Equal(RESP_ERR_INVALID_RESOURCE_ID, harness.Send(1, "x"u8, [3])); // a 2D resource without guest backing has nothing to share
         Assert.Equal(RESP_ERR_UNSPEC, harness.SubmitControl(BitConverter.GetBytes(WinsrvNumbers.Reconstructed.CmdConnect).Concat(new byte[20]).ToArray())); // truncated CONNECT
         // None of that reached the compositor, and the connection still works.
         Assert.Equal(RESP_OK_NODATA, harness.Send(1, "ok"u8));

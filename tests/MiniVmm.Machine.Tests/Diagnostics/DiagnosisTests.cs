@@ -61,8 +61,8 @@ public sealed class DiagnosisTests
 
     [Fact]
     public void DeviceArgumentsComeBeforeTheUsersSoAppendCanOverrideThem() =>
-        Assert.Equal($"{KernelCommandLine.Defaults} minivmm.wayland_channels=a:16 quiet",
-            KernelCommandLine.Build("quiet", hostCompatibility: false, deviceArguments: "minivmm.wayland_channels=a:16"));
+        Assert.Equal($"{KernelCommandLine.Defaults} minivmm.wayland_channels=a:20 quiet",
+            KernelCommandLine.Build("quiet", hostCompatibility: false, deviceArguments: "minivmm.wayland_channels=a:20"));
 
     [Fact]
     public void ClearCpuidFitsTheKernelsFirst128Characters()
