@@ -164,7 +164,11 @@ public sealed partial class Gpu2DBackend
         if (!_blobs.Remove(resourceId, out var blob))
             return GpuResponse.ErrInvalidResourceId(resourceId);
         if (blob.MappedOffset is { } offset)
+        {
             _region?.Unmap(offset);
+            blob.MappedOffset = null;
+            _mappings--; // each mapped blob counts once, whether UNMAP_BLOB or UNREF ends the mapping
+        }
         foreach (var scanout in _scanouts)
         {
             if (scanout.Blob?.Blob == blob)

@@ -65,6 +65,7 @@ public sealed partial class Gpu2DBackend
             foreach (var scanout in _scanouts)
                 DisableLocked(scanout);
             _hostBytes = 0;
+            _mappings = 0; // DropBlobsLocked unmapped every blob; nothing may outlive a reset
             ResetCursorLocked();
         }
     }

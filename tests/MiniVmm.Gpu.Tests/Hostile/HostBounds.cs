@@ -1,0 +1,63 @@
+using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
+
+namespace MiniVmm.Gpu.Tests.Hostile;
+
+/// <summary>
+/// What every hostile-input test checks at its end: this process's managed heap, resident set and open fds grew
+/// by no more than a bound since <see cref="Take"/>, and the device still answers GET_DISPLAY_INFO properly.
+/// </summary>
+internal sealed class HostBounds
+{
+    private readonly long _heap;
+    private readonly long _rss;
+    private readonly int _fds;
+
+    private HostBounds(long heap, long rss, int fds)
+    {
+        _heap = heap;
+        _rss = rss;
+        _fds = fds;
+    }
+
+    public static HostBounds Take() => new(Heap(), Rss(), Fds());
+
+    /// <summary>Asserts heap and RSS grew by at most <paramref name="maxBytes"/>, fds by at most <paramref name="maxFds"/>.</summary>
+    public void AssertWithin(long maxBytes, int maxFds = 16)
+    {
+        long heap = Heap() - _heap, rss = Rss() - _rss;
+        int fds = Fds() - _fds;
+        Assert.True(heap <= maxBytes, $"managed heap grew by {heap >> 10} KiB, bound {maxBytes >> 10} KiB");
+        Assert.True(rss <= maxBytes, $"RSS grew by {rss >> 10} KiB, bound {maxBytes >> 10} KiB");
+        Assert.True(fds <= maxFds, $"{fds} more fds open, bound {maxFds}");
+    }
+
+    /// <summary>The device still serves: a GET_DISPLAY_INFO with the configured mode (<paramref name="width"/> wide) on scanout 0.</summary>
+    public static void AssertServes(GpuHarness h, uint width = 1024)
+    {
+        var reply = h.GetDisplayInfo();
+        Assert.Equal(RESP_OK_DISPLAY_INFO, reply.Type);
+        var info = reply.As<MiniVmm.Gpu.Protocol.VirtioGpuRespDisplayInfo>();
+        Assert.Equal(1u, info.Pmodes[0].Enabled);
+        Assert.Equal(width, info.Pmodes[0].R.Width);
+    }
+
+    private static long Heap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+
+    private static long Rss()
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+        {
+            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
+                return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        }
+        return 0;
+    }
+
+    private static int Fds() => Directory.GetFiles("/proc/self/fd").Length;
+}
