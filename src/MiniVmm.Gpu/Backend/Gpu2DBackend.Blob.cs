@@ -96,14 +96,14 @@ public sealed partial class Gpu2DBackend
             string? error = null;
             if (compositorFd is not null)
             {
-                host = MappedMemfd.TryWrap(compositorFd, size, out error);
-                compositorFd = null; // TryWrap owns it now, and closes it on failure
+                host = MemfdSeals.TryAdopt(compositorFd, size, $"minivmm-blob-{resourceId}", out error);
+                compositorFd = null; // TryAdopt owns it now, and closes it on failure
             }
             else if (_contexts[ctxId].CrossDomain is { } crossDomain && crossDomain.TryTakeRegistered(blobId, size, out var fd, out error))
             {
                 if (error is not null)
                     return GpuResponse.ErrInvalidParameter(error);
-                host = MappedMemfd.TryWrap(fd!, size, out error);
+                host = MemfdSeals.TryAdopt(fd!, size, $"minivmm-blob-{resourceId}", out error);
             }
             else
                 host = MappedMemfd.TryCreate($"minivmm-blob-{resourceId}", size, out error);

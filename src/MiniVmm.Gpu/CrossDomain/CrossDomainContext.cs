@@ -155,8 +155,11 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     {
         if (!_initialized)
             return "POLL before INIT";
-        polls++;
-        _pendingPolls++;
+        // Each waiting POLL is a fence the device holds, so no more can wait than a queue has heads.
+        if (_pendingPolls >= MaxPendingPolls)
+            return $"more than {MaxPendingPolls} POLLs waiting";
+        polls = checked(polls + 1);
+        _pendingPolls = checked(_pendingPolls + 1);
         return null;
     }
 

@@ -3,6 +3,7 @@ using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 namespace MiniVmm.Gpu.Tests.Hostile;
 
 /// <summary>Issue 11 item 8: the count of mapped blobs stays right through UNREF of a mapped blob and through reset.</summary>
+[Collection(HostileCollection.Name)]
 public sealed class MappingCountTests
 {
     private const ulong RegionSize = 1 << 20;
@@ -30,7 +31,7 @@ public sealed class MappingCountTests
     public void ResetForgetsEveryMapping()
     {
         // The backend alone (no queues to re-activate): 4096 mapped blobs fill the mapping cap, then a reset.
-        const ulong region = Backend.Gpu2DBackend.MaxMappings * 4096UL;
+        const ulong region = 2 * Backend.Gpu2DBackend.MaxMappings * 4096UL;
         var backend = new Backend.Gpu2DBackend(GpuHarness.BlobOptions(region), region: new FakeHostVisibleRegion(region));
         using var memory = Memory.GuestMemory.CreateFlat(1 << 20);
         uint capset = Protocol.VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN;
@@ -40,7 +41,7 @@ public sealed class MappingCountTests
             Assert.False(CreateHostBlob(backend, memory, id).IsError);
             Assert.False(backend.MapBlob(id, (id - 1) * 4096UL).IsError);
         }
-        Assert.Equal(RESP_ERR_OUT_OF_MEMORY, CreateAndMap(backend, memory, 9999, 0).Type);
+        Assert.Equal(RESP_ERR_OUT_OF_MEMORY, CreateAndMap(backend, memory, 9999, region / 2).Type);
         backend.Reset();
         Assert.False(backend.CreateContext(1, capset, "a").IsError);
         Assert.Equal(RESP_OK_MAP_INFO, CreateAndMap(backend, memory, 2, 0).Type);

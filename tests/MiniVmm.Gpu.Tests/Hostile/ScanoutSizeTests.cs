@@ -10,7 +10,7 @@ namespace MiniVmm.Gpu.Tests.Hostile;
 /// Issue 11 item 4: a scanout larger than the window can show. SET_SCANOUT refuses it, and a window that fails
 /// anyway is closed and its scanout runs on headless instead of the exception reaching the device thread.
 /// </summary>
-[Collection("Weston")]
+[Collection(HostileCollection.Name)]
 public sealed class ScanoutSizeTests
 {
     [Fact]
