@@ -47,5 +47,11 @@ public readonly record struct QueueError(QueueErrorKind Kind, string Message)
 
     public bool IsError => Kind != QueueErrorKind.None;
 
+    /// <summary>
+    /// Whether the device should stop serving the queue until the next notification: the ring itself cannot be trusted
+    /// (an index run ahead, a ring gone) or the driver republished a head it does not own.
+    /// </summary>
+    public bool StopsQueue => Kind is QueueErrorKind.AvailIndexAhead or QueueErrorKind.RingInaccessible or QueueErrorKind.HeadInUse;
+
     public override string ToString() => IsError ? $"{Kind}: {Message}" : "no error";
 }

@@ -38,6 +38,7 @@ public sealed class HeldHeadTests : StandInCompositorTests
         Assert.Equal([7UL, 8UL], H.WaitUsed(Wait, poll, later).Select(d => d.FenceId)); // each exactly once
         Thread.Sleep(50);
         Assert.Empty(H.Control.TakeUsed());
+        H.ResetAndReactivate(); // as the driver must after NEEDS_RESET
         HostBounds.AssertServes(H);
     }
 
