@@ -71,6 +71,9 @@ public sealed partial class Gpu2DBackend
         {
             if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
+            if (Budget.TryCharge($"guest blob {resourceId}", HostBudget.PerObjectBytes + HostBudget.BackingCost(entries.Length),
+                    objects: 1, entries: entries.Length) is { } refused)
+                return refused;
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST, flags, 0, size, null, backing, memory));
             AttachOnCreateLocked(ctxId, resourceId);
             return GpuResponse.OkNoData;
@@ -89,8 +92,8 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"HOST3D blob names no context ({ctxId})");
             if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
-            if ((long)size > _options.MaxHostMemoryBytes - _hostBytes)
-                return GpuResponse.ErrOutOfMemory($"{size} bytes would pass the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)");
+            if (Budget.Refuse($"host blob {resourceId}", (long)size + HostBudget.PerObjectBytes, objects: 1, fds: 1) is { } refused)
+                return refused;
             // A cross-domain blob_id may name a compositor fd (a RECEIVE identifier): those pages, not fresh ones.
             MappedMemfd? host;
             string? error = null;
@@ -111,6 +114,7 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrOutOfMemory(error ?? "memfd failed");
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, flags, blobId, size, host, null, null));
             _hostBytes += (long)size;
+            Budget.TryCharge($"host blob {resourceId}", (long)size + HostBudget.PerObjectBytes, objects: 1, fds: 1); // fits: checked above
             AttachOnCreateLocked(ctxId, resourceId);
             return GpuResponse.OkNoData;
         }
@@ -175,6 +179,7 @@ public sealed partial class Gpu2DBackend
                 DisableLocked(scanout);
         }
         ForgetInContextsLocked(resourceId);
+        Budget.Release(ChargeOf(blob), objects: 1, entries: blob.Guest?.EntryCount ?? 0, fds: blob.Host is null ? 0 : 1);
         if (blob.Host is { } host)
         {
             _hostBytes -= (long)host.Size;
