@@ -59,11 +59,13 @@ public sealed class CompositorFdTests : IDisposable
     public void ACompositorFileShorterThanTheBlobReadsZeroesPastItsEnd()
     {
         using var file = UnsealedFile(16, 0x77);
-        Assert.False(Adopt(2, Duplicate(file)).IsError);
+        Assert.False(Adopt(2, Duplicate(file), 2 * Size).IsError); // a second page the file does not have: SIGBUS on main
         Assert.False(ShowOnScanout(2).IsError);
         var pixels = _backend.Scanouts[0].Capture(PixelOrder.Bgra)!.Pixels;
         Assert.Equal(0x77, pixels[0]);
         Assert.Equal(0, pixels[16]);
+        Assert.False(ShowOnScanout(2, offset: (uint)Size).IsError);
+        Assert.Equal(0, _backend.Scanouts[0].Capture(PixelOrder.Bgra)!.Pixels[0]);
     }
 
     [Fact]
@@ -76,12 +78,12 @@ public sealed class CompositorFdTests : IDisposable
         Assert.Equal(0x33, _backend.Scanouts[0].Capture(PixelOrder.Bgra)!.Pixels[0]);
     }
 
-    private GpuResponse Adopt(uint id, SafeFileHandle fd) =>
+    private GpuResponse Adopt(uint id, SafeFileHandle fd, ulong size = Size) =>
         _backend.CreateBlob(_memory, 1, id, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D,
-            VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, 1, Size, [], fd);
+            VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, 1, size, [], fd);
 
-    private GpuResponse ShowOnScanout(uint id) =>
-        _backend.SetScanoutBlob(0, id, new VirtioGpuRect(0, 0, 32, 32), 32, 32, (uint)VirtioGpuFormat.B8G8R8X8_UNORM, 128, 0);
+    private GpuResponse ShowOnScanout(uint id, uint offset = 0) =>
+        _backend.SetScanoutBlob(0, id, new VirtioGpuRect(0, 0, 32, 32), 32, 32, (uint)VirtioGpuFormat.B8G8R8X8_UNORM, 128, offset);
 
     /// <summary>A tmpfs file (not a memfd, so it cannot be sealed) of <paramref name="length"/> bytes, the first page filled.</summary>
     internal static SafeFileHandle UnsealedFile(ulong length, byte fill)

@@ -58,6 +58,22 @@ public sealed class HeldHeadTests : StandInCompositorTests
         Assert.Equal(RESP_OK_DISPLAY_INFO, h.SubmitControl(GpuHarness.Hdr(CMD_GET_DISPLAY_INFO), 408));
     }
 
+    [Fact]
+    public void WaitingPollsNeverOutnumberTheLargestQueue()
+    {
+        Assert.Equal(RESP_OK_NODATA, H.CreateContext(1).Type);
+        H.CreateRing(100, 1);
+        H.CreateRing(101, 1);
+        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdInit(100, 101)).Type);
+        using var peer = Listener.Accept(); // a compositor that never answers
+        const int Limit = 32768; // each waiting POLL stands for a fenced chain the device holds
+        var polls = Enumerable.Repeat(GpuHarness.XdPoll(), Limit + 1).SelectMany(p => p).ToArray();
+
+        Assert.NotEqual(RESP_OK_NODATA, H.Submit3D(1, polls).Type);
+        Assert.InRange(H.Device.Backend.GetCrossDomainContext(1)!.PendingPolls, 0, Limit);
+        HostBounds.AssertServes(H);
+    }
+
     /// <summary>Publishes <paramref name="head"/> again and again, notifying before the ring could run ahead.</summary>
     private static void Republish(TestSupport.MockSplitQueue queue, ushort head, Action notify)
     {
