@@ -75,7 +75,8 @@ budget_rows() {
   done <<<"$out"
   budget_note+="budget: each attack on a fresh device model (64 MiB budget), driven through the virtqueue; heap = managed heap growth after a full GC, ratio = heap / budget (<= 1.0x wanted)"
 }
-if [[ $ONLY == budget ]]; then
+# BENCH_ONLY modes: build the helper and define the row helpers the full run defines further down.
+only_setup() {
   log "building bench helper (Release) ..."
   dotnet build bench/MiniVmm.Bench -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-bench.log" 2>&1 \
     || { tail -20 "$OUT/build-bench.log" >&2; fail "dotnet build bench/MiniVmm.Bench"; }
@@ -84,6 +85,9 @@ if [[ $ONLY == budget ]]; then
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
   rows=()
   row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
+}
+if [[ $ONLY == budget ]]; then
+  only_setup
   budget_rows
   echo
   echo "MiniVmm bench (BENCH_ONLY=budget): ratio = host memory held / configured budget"
@@ -92,14 +96,7 @@ if [[ $ONLY == budget ]]; then
   exit 0
 fi
 if [[ $ONLY == winsrv ]]; then
-  log "building bench helper (Release) ..."
-  dotnet build bench/MiniVmm.Bench -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-bench.log" 2>&1 \
-    || { tail -20 "$OUT/build-bench.log" >&2; fail "dotnet build bench/MiniVmm.Bench"; }
-  BENCH=(dotnet "$OUT/art/bin/MiniVmm.Bench/release/MiniVmm.Bench.dll")
-  field() { sed -n "s/.*\b$1=\([^ ]*\).*/\1/p" <<<"$2"; }
-  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
-  rows=()
-  row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
+  only_setup
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   winsrv_rows
   echo

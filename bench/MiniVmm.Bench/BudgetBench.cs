@@ -45,22 +45,9 @@ internal static class BudgetBench
         driver.Device.Reset();
     }
 
-    private static long Heap()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        return GC.GetTotalMemory(forceFullCollection: true);
-    }
+    private static long Heap() => ProcessMemory.ManagedHeap();
 
-    private static long Rss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line[6..].Trim().Split(' ')[0], CultureInfo.InvariantCulture) * 1024;
-        }
-        return 0;
-    }
+    private static long Rss() => ProcessMemory.Rss();
 
     /// <summary>The guest driver: a control queue whose mem-entry tables live once in guest memory and are sent by address.</summary>
     private sealed class Driver : IDisposable

@@ -1,6 +1,5 @@
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Gpu.Tests.Hostile;
-using MiniVmm.TestSupport;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
 namespace MiniVmm.Gpu.Tests.Fuzz;
@@ -26,9 +25,7 @@ public sealed class HostilePatternFuzzTests
         var random = new Random(seed);
         using var h = new GpuHarness(GpuHarness.BlobOptions() with { MaxHostMemoryBytes = Budget, Scanouts = 4 }, traced: false);
         Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
-        var page = h.AllocatePages(4096);
-        var table = h.AllocatePages((ulong)MaxEntries * 16);
-        h.Memory.Write(table, GpuHarness.MemEntries([.. Enumerable.Repeat((page.Value, 4096u), MaxEntries)]));
+        ulong table = HostBudgetTests.EntryTable(h, MaxEntries);
         var live = new List<uint>();
         uint nextId = 1;
         var bounds = HostBounds.Take();
@@ -49,7 +46,7 @@ public sealed class HostilePatternFuzzTests
                         AssertRefusalOrOk(Submit(h, new VirtioGpuResourceAttachBacking
                         {
                             Hdr = GpuHarness.Hdr(CMD_RESOURCE_ATTACH_BACKING), ResourceId = id, NrEntries = (uint)random.Next(1, MaxEntries + 1),
-                        }, table.Value));
+                        }, table));
                     continue;
                 case 2: // a GUEST blob with a huge backing array
                     int entries = random.Next(1, MaxEntries + 1);
@@ -57,7 +54,7 @@ public sealed class HostilePatternFuzzTests
                     {
                         Hdr = GpuHarness.Hdr(CMD_RESOURCE_CREATE_BLOB), ResourceId = id, BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST,
                         BlobFlags = GpuHarness.Shareable, NrEntries = (uint)entries, Size = 4096,
-                    }, table.Value).Type, id, live);
+                    }, table).Type, id, live);
                     continue;
                 case 3: // a HOST3D blob
                     Track(h.CreateHostBlob(id, 4096UL * (ulong)random.Next(1, 64)).Type, id, live);
@@ -107,8 +104,6 @@ public sealed class HostilePatternFuzzTests
             VirtioGpuResourceCreateBlob blob => blob.NrEntries,
             _ => 0,
         };
-        var chain = h.Control.AddChain(MockBuffer.Readable(GpuHarness.Bytes(in command)), MockBuffer.Raw(table, entries * 16, writable: false),
-            MockBuffer.WritableSpace(24));
-        return h.Kick(h.Control, VirtioGpuConstants.ControlQueue, chain, 24);
+        return HostBudgetTests.SubmitWithTable(h, GpuHarness.Bytes(in command), table, (int)entries);
     }
 }

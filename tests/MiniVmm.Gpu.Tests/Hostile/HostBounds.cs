@@ -1,3 +1,4 @@
+using MiniVmm.TestSupport;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
 namespace MiniVmm.Gpu.Tests.Hostile;
@@ -45,25 +46,11 @@ internal sealed class HostBounds
     /// <summary>Managed heap growth since <see cref="Take"/>, after a full collection.</summary>
     public long HeapGrowth => Heap() - _heap;
 
-    private static long Heap()
-    {
-        GC.Collect();
-        GC.WaitForPendingFinalizers();
-        GC.Collect();
-        return GC.GetTotalMemory(forceFullCollection: true);
-    }
+    private static long Heap() => ProcessMemory.ManagedHeap();
 
-    private static long Rss()
-    {
-        foreach (var line in File.ReadLines("/proc/self/status"))
-        {
-            if (line.StartsWith("VmRSS:", StringComparison.Ordinal))
-                return long.Parse(line[6..].Trim().Split(' ')[0], System.Globalization.CultureInfo.InvariantCulture) * 1024;
-        }
-        return 0;
-    }
+    private static long Rss() => ProcessMemory.Rss();
 
-    private static int Fds() => Directory.GetFiles("/proc/self/fd").Length;
+    private static int Fds() => ProcessMemory.OpenFds();
 }
 
 /// <summary>Hostile-input tests measure the whole process (heap, RSS, fds), so nothing else may run beside them.</summary>
