@@ -18,6 +18,17 @@ public sealed class HostBudgetTests
     private static GpuHarness Harness(long budget, bool blob = false) =>
         new((blob ? GpuHarness.BlobOptions() : new GpuOptions()) with { MaxHostMemoryBytes = budget }, traced: false);
 
+    [Theory]
+    [InlineData("max-host-memory=64M", 64L << 20)]
+    [InlineData("blob=on,max-host-memory=1G", 1L << 30)]
+    [InlineData("", 256L << 20)] // the default
+    public void TheBudgetIsAGpuOption(string text, long expected) =>
+        Assert.Equal(expected, GpuOptions.Parse(text).MaxHostMemoryBytes);
+
+    [Fact]
+    public void AZeroBudgetIsBadInput() =>
+        Assert.False(GpuOptions.TryParse("max-host-memory=0", out _, out _));
+
     [Fact]
     public void ManyTinyResourcesStopAtTheBudget()
     {
