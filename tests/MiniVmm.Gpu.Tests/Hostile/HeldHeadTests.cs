@@ -1,4 +1,3 @@
-using MiniVmm.Gpu.Tests.CrossDomain;
 using MiniVmm.Gpu.Tests.Winsrv;
 using MiniVmm.Gpu.CrossDomain;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
@@ -10,18 +9,14 @@ namespace MiniVmm.Gpu.Tests.Hostile;
 /// DEVICE_NEEDS_RESET, so neither the deferred fences nor the posted winsrv RX buffers can grow past the queue size.
 /// </summary>
 [Collection(HostileCollection.Name)]
-public sealed class HeldHeadTests : StandInCompositorTests
+public sealed class HeldHeadTests : CompositorContextTests
 {
     private const int Republished = 100_000;
-
-    public HeldHeadTests() : base(traced: false)
-    {
-    }
 
     [Fact]
     public void AFencedSubmitRepublishedWhileItsPollWaitsIsRefused()
     {
-        using var peer = OpenSilentContext();
+        using var peer = OpenContext();
         var poll = H.StartSubmit3D(1, GpuHarness.XdPoll(), fence: 7, ring: 1);
         var later = H.StartSubmit3D(1, [], fence: 8, ring: 1); // held behind the POLL
         var bounds = HostBounds.Take();
@@ -57,23 +52,13 @@ public sealed class HeldHeadTests : StandInCompositorTests
     [Fact]
     public void WaitingPollsNeverOutnumberTheLargestQueue()
     {
-        using var peer = OpenSilentContext();
+        using var peer = OpenContext();
         const int Limit = 32768; // each waiting POLL stands for a fenced chain the device holds
         var polls = Enumerable.Repeat(GpuHarness.XdPoll(), Limit + 1).SelectMany(p => p).ToArray();
 
         Assert.NotEqual(RESP_OK_NODATA, H.Submit3D(1, polls).Type);
         Assert.InRange(H.Device.Backend.GetCrossDomainContext(1)!.PendingPolls, 0, Limit);
         HostBounds.AssertServes(H);
-    }
-
-    /// <summary>Context 1, INIT on rings 100 and 101, connected to the stand-in compositor, which never answers.</summary>
-    private System.Net.Sockets.Socket OpenSilentContext()
-    {
-        Assert.Equal(RESP_OK_NODATA, H.CreateContext(1).Type);
-        H.CreateRing(100, 1);
-        H.CreateRing(101, 1);
-        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdInit(100, 101)).Type);
-        return Listener.Accept();
     }
 
     /// <summary>Publishes <paramref name="head"/> again and again, notifying before the ring could run ahead.</summary>

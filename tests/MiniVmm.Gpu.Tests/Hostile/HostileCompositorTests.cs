@@ -1,5 +1,4 @@
 using MiniVmm.Gpu.CrossDomain;
-using MiniVmm.Gpu.Tests.CrossDomain;
 using MiniVmm.Wayland;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
@@ -10,18 +9,12 @@ namespace MiniVmm.Gpu.Tests.Hostile;
 /// bytes, floods fds, and truncates a file after the guest made it a blob. The VMM keeps running and serving.
 /// </summary>
 [Collection(HostileCollection.Name)]
-public sealed class HostileCompositorTests : StandInCompositorTests
+public sealed class HostileCompositorTests : CompositorContextTests
 {
-    private const uint ChannelRing = 101;
-
-    public HostileCompositorTests() : base(traced: false)
-    {
-    }
-
     [Fact]
     public void AFileTruncatedAfterTheGuestMadeItABlobCannotFaultTheVmm()
     {
-        using var peer = Open();
+        using var peer = OpenContext();
         using var file = CompositorFdTests.UnsealedFile(8192, 0x42);
         Assert.Equal(4, UnixSocket.Send(new Fd((int)peer.Handle, ownsHandle: false), "keym"u8, [(int)file.DangerousGetHandle()], out int errno));
         Assert.Equal(0, errno);
@@ -40,7 +33,7 @@ public sealed class HostileCompositorTests : StandInCompositorTests
     [Fact]
     public void RandomBytesAndAnFdFloodAreCarriedOrRefusedAndTheVmmServes()
     {
-        using var peer = Open();
+        using var peer = OpenContext();
         var bounds = HostBounds.Take();
         var noise = new byte[16 << 10];
         new Random(5).NextBytes(noise);
@@ -57,15 +50,6 @@ public sealed class HostileCompositorTests : StandInCompositorTests
         Assert.InRange(answered, 1, 99);
         bounds.AssertWithin(16L << 20, maxFds: 100, rssSlack: 32L << 20); // 560 fds were sent; a context parks at most 64
         HostBounds.AssertServes(H);
-    }
-
-    private System.Net.Sockets.Socket Open()
-    {
-        Assert.Equal(RESP_OK_NODATA, H.CreateContext(1).Type);
-        H.CreateRing(100, 1);
-        H.CreateRing(ChannelRing, 1);
-        Assert.Equal(RESP_OK_NODATA, H.Submit3D(1, GpuHarness.XdInit(100, ChannelRing)).Type);
-        return Listener.Accept();
     }
 
     /// <summary>A fenced POLL answered within <paramref name="timeout"/>; false leaves it waiting (the context's teardown returns it).</summary>
