@@ -27,6 +27,13 @@ public sealed partial class Gpu2DBackend
         }
     }
 
+    /// <summary>The refusal <paramref name="count"/> more backing entries would get now, checked before they are read.</summary>
+    internal GpuResponse? RefuseBackingEntries(uint count)
+    {
+        lock (_lock)
+            return count == 0 ? null : Budget.Refuse($"{count} backing entries", HostBudget.BackingCost(count), entries: count);
+    }
+
     private static long ChargeOf(Resource2D resource) => resource.Pixels.LongLength + HostBudget.PerObjectBytes;
 
     private static long ChargeOf(BlobResource blob) =>
