@@ -9,6 +9,7 @@
 #   BENCH_RUNS=N                 start-to-exit runs per command (default 10, median reported)
 #   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
 #   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute)
+#   BENCH_ONLY=budget            only the hostile-guest rows: host memory held under each attack / max-host-memory (~30 s)
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -62,7 +63,21 @@ winsrv: frames = per frame write all 8,294,400 bytes into the pool buffer (2 buf
 winsrv: pixel bytes copied = 0 by construction, not sampled: no command in the frame loop carries pixels (no TRANSFER, no FLUSH; the blob memfd is the pool); the device copies only Wayland bytes, $(field wire_bytes_per_frame "$w") B/frame (SEND data + RECEIVE ring messages incl. the 352 B struct, counted from the commands)
 winsrv: SEND = $(field send_bytes "$w") bytes of wl_surface.damage requests then one sync (so the compositor has consumed them), vs the same bytes in the same chunks to a native socket; median of 3 timed blocks; both are bounded by Weston parsing the requests"
 }
-if [[ $ONLY == winsrv ]]; then
+# --- hostile guest: host memory held under each attack, as a ratio to the budget ----------------
+budget_note=""
+budget_rows() {
+  log "budget: host memory held under each hostile-guest attack vs max-host-memory ..."
+  local out line name heap rss budget
+  out=$("${BENCH[@]}" budget) || fail "budget"
+  while read -r line; do
+    name=$(field attack "$line") heap=$(field heap_kib "$line") rss=$(field rss_kib "$line") budget=$(field budget_kib "$line")
+    row "held under: ${name//_/ } (heap KiB)" "$heap" "$budget (max-host-memory)" "$(ratio "$heap" "$budget")"
+    budget_note+="budget: ${name//_/ }: $(field accepted "$line") of $(field commands "$line") commands accepted; RSS grew $rss KiB"$'\n'
+  done <<<"$out"
+  budget_note+="budget: each attack on a fresh device model (64 MiB budget), driven through the virtqueue; heap = managed heap growth after a full GC, ratio = heap / budget (<= 1.0x wanted)"
+}
+# BENCH_ONLY modes: build the helper and define the row helpers the full run defines further down.
+only_setup() {
   log "building bench helper (Release) ..."
   dotnet build bench/MiniVmm.Bench -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-bench.log" 2>&1 \
     || { tail -20 "$OUT/build-bench.log" >&2; fail "dotnet build bench/MiniVmm.Bench"; }
@@ -71,6 +86,18 @@ if [[ $ONLY == winsrv ]]; then
   ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a == "" || b == "" || b + 0 == 0) print "-"; else printf "%.2fx", a / b }'; }
   rows=()
   row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
+}
+if [[ $ONLY == budget ]]; then
+  only_setup
+  budget_rows
+  echo
+  echo "MiniVmm bench (BENCH_ONLY=budget): ratio = host memory held / configured budget"
+  printf '%s\n' "${rows[@]}"
+  echo "$budget_note"
+  exit 0
+fi
+if [[ $ONLY == winsrv ]]; then
+  only_setup
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
   winsrv_rows
   echo
@@ -249,6 +276,7 @@ gpu: flush->commit skipped: weston is not installed (apt-get install -y weston)"
 fi
 
 winsrv_rows
+budget_rows
 
 # --- 5. Linux boot ----------------------------------------------------------------------------
 boot_note=""
@@ -321,4 +349,5 @@ if ((kvm)); then
 fi
 echo "$gpu_note"
 [[ -z $winsrv_note ]] || echo "$winsrv_note"
+echo "$budget_note"
 echo "$boot_note"

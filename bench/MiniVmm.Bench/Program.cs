@@ -18,6 +18,7 @@ namespace MiniVmm.Bench;
 ///                               also printed, and the time each reached it
 ///   gpu-transfer [--runs R]     TRANSFER_TO_HOST_2D throughput of a 1920x1080 frame vs Span.CopyTo (<see cref="GpuBench"/>)
 ///   gpu-flush [--runs R]        RESOURCE_FLUSH to wl_surface.commit on a headless Weston, full and 64x64 damage
+///   budget                      host memory held under each hostile-guest attack vs the max-host-memory budget (<see cref="BudgetBench"/>)
 ///   winsrv [--runs R]           cross-domain host half vs a native client on one headless Weston: wl_display.sync
 ///                               round trip, 1080p frames through a HOST3D-blob wl_shm pool, SEND throughput
 /// </summary>
@@ -36,6 +37,7 @@ public static class Program
                 "gpu-transfer" => GpuBench.Transfer(args[1..]),
                 "gpu-flush" => GpuBench.Flush(args[1..]),
                 "winsrv" => CrossDomainBench.Run(args[1..]),
+                "budget" => BudgetBench.Run(args[1..]),
                 _ => Usage(),
             };
         }
@@ -48,7 +50,7 @@ public static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG | gpu-transfer [--runs R] | gpu-flush [--runs R] | winsrv [--runs R]");
+        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG | gpu-transfer [--runs R] | gpu-flush [--runs R] | winsrv [--runs R] | budget");
         return 2;
     }
 

@@ -24,7 +24,11 @@ public sealed record GpuOptions
     /// <summary>num_scanouts in the config space (1..16); scanout 0 is the one reported enabled.</summary>
     public int Scanouts { get; init; } = 1;
 
-    /// <summary>Cap on host memory held by all 2D resources together; above it CREATE_2D answers ERR_OUT_OF_MEMORY.</summary>
+    /// <summary>
+    /// The host budget (<c>max-host-memory=SIZE</c>): everything a guest makes the device hold, at real cost (pixels,
+    /// blob pages, backing entries, a minimum per object, the window's copies of each scanout); a command that would
+    /// pass it answers ERR_OUT_OF_MEMORY. Object counts are capped besides (Backend/HostBudget.cs).
+    /// </summary>
     public long MaxHostMemoryBytes { get; init; } = 256L << 20;
 
     /// <summary>Offer VIRTIO_GPU_F_RESOURCE_BLOB and VIRTIO_GPU_F_RESOURCE_UUID: blob resources and ASSIGN_UUID.</summary>
@@ -119,8 +123,8 @@ public sealed record GpuOptions
             {
                 "width" or "height" or "scanouts" => ParseInt(key, value, out number),
                 "edid" or "blob" or "contexts" or "winsrv" => ParseSwitch(key, value, out flag),
-                "hostmem" => ParseSize(key, value, out size),
-                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem, winsrv)",
+                "hostmem" or "max-host-memory" => ParseSize(key, value, out size),
+                _ => $"gpu option '{key}' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem, max-host-memory, winsrv)",
             };
             if (error is not null)
                 return false;
@@ -132,6 +136,7 @@ public sealed record GpuOptions
                 "blob" => result with { Blob = flag },
                 "contexts" => result with { Contexts = flag },
                 "hostmem" => result with { HostMemoryBytes = size },
+                "max-host-memory" => result with { MaxHostMemoryBytes = size > long.MaxValue ? long.MaxValue : (long)size },
                 "winsrv" => result with { Winsrv = flag },
                 _ => result with { Edid = flag },
             };

@@ -185,7 +185,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice
                         break;
                     returned = true;
                 }
-                if (pop.Error.Kind is QueueErrorKind.AvailIndexAhead or QueueErrorKind.RingInaccessible)
+                if (pop.Error.StopsQueue)
                     break; // nothing more can be trusted until the driver fixes its index
                 continue;
             }

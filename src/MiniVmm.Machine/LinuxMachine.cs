@@ -95,7 +95,8 @@ public static class LinuxMachine
             WinsrvTrace = tracer.IsEnabled(TraceCategories.Winsrv) ? line => tracer.Write(TraceCategories.Winsrv, line) : null,
         };
         var region = gpuOptions.HostMemoryBytes == 0 ? null
-            : new KvmHostVisibleRegion(machine.Kvm, gpuOptions.HostMemoryBytes, firstSlot: (uint)machine.Memory.Regions.Count);
+            : new KvmHostVisibleRegion(machine.Kvm, gpuOptions.HostMemoryBytes, firstSlot: (uint)machine.Memory.Regions.Count,
+                log: line => global::System.Console.Error.WriteLine($"minivmm: virtio-gpu: {line}"));
         var device = new VirtioGpuDevice(gpuOptions, (IScanoutSink?)options.Display ?? NullScanoutSink.Instance, trace, region, events);
         var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions
         {

@@ -90,6 +90,8 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     }
 
     /// <summary>Runs every vCPU on its own thread until something requests a stop; returns why.</summary>
+    private IReadOnlyList<Thread> _runThreads = [];
+
     public StopReason Run()
     {
         var threads = _threads.Select(vcpu => new Thread(() => RunGuarded(vcpu))
@@ -97,6 +99,7 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
             Name = $"vcpu{vcpu.Id}",
             IsBackground = true,
         }).ToList();
+        _runThreads = threads;
         foreach (var thread in threads)
             thread.Start();
         var reason = _stopped.Task.GetAwaiter().GetResult();
@@ -126,6 +129,13 @@ public sealed class VirtualMachine : IMachineControl, IDisposable
     public void Dispose()
     {
         RequestStop(new StopReason(ExitCodes.GuestPowerOff, "machine disposed"));
+        // A vCPU thread still inside KVM_RUN or a device handler may touch guest RAM: while any is alive, its memory
+        // and KVM objects are left to the process's exit rather than unmapped under it.
+        if (_runThreads.Any(thread => !thread.Join(TimeSpan.FromSeconds(5))))
+        {
+            global::System.Console.Error.WriteLine("minivmm: a vCPU thread did not stop; guest memory is left mapped until exit");
+            return;
+        }
         foreach (var vcpu in _vcpus)
             vcpu.Dispose();
         Kvm.Dispose();

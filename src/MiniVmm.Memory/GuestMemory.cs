@@ -141,7 +141,7 @@ public sealed unsafe class GuestMemory : IDisposable
 
     private Span<byte> HostSpan(MemoryRegion region, ulong offset, int length)
     {
-        ObjectDisposedException.ThrowIf(_disposed, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed), this);
         // SAFETY: callers proved [offset, offset+length) lies inside the region, whose mapping lives until Dispose.
         return new Span<byte>((byte*)region.HostAddress + offset, length);
     }
@@ -206,7 +206,7 @@ public sealed unsafe class GuestMemory : IDisposable
         {
             if (_disposed)
                 return;
-            _disposed = true;
+            Volatile.Write(ref _disposed, true);
             foreach (var region in _regions)
                 Unmap(region);
             _regions = [];

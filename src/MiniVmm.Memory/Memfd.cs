@@ -12,7 +12,10 @@ namespace MiniVmm.Memory;
 /// </summary>
 public static unsafe class Memfd
 {
-    /// <summary>memfd_create (close-on-exec) sized to <paramref name="size"/> zero bytes; null with the reason.</summary>
+    /// <summary>
+    /// memfd_create (close-on-exec, sealable) sized to <paramref name="size"/> zero bytes and sealed against shrinking
+    /// (<see cref="MemfdSeals"/>): whoever it is shared with cannot truncate pages from under a mapping. Null with the reason.
+    /// </summary>
     public static SafeFileHandle? TryCreate(string name, ulong size, out string? error)
     {
         var fd = TryCreate(name, size, out MemfdFailure failure);
@@ -26,7 +29,7 @@ public static unsafe class Memfd
         failure = default;
         int raw;
         fixed (byte* namePointer = System.Text.Encoding.ASCII.GetBytes(name + "\0"))
-            raw = LibC.memfd_create(namePointer, LibC.MFD_CLOEXEC);
+            raw = LibC.memfd_create(namePointer, LibC.MFD_CLOEXEC | LibC.MFD_ALLOW_SEALING);
         if (raw < 0)
         {
             failure = new MemfdFailure("memfd_create", Marshal.GetLastPInvokeError());
@@ -36,6 +39,12 @@ public static unsafe class Memfd
         if (LibC.ftruncate(raw, (long)size) != 0)
         {
             failure = new MemfdFailure($"ftruncate of a {size}-byte memfd", Marshal.GetLastPInvokeError());
+            fd.Dispose();
+            return null;
+        }
+        if (!MemfdSeals.TrySealAgainstShrinking(fd, out int errno))
+        {
+            failure = new MemfdFailure("F_ADD_SEALS F_SEAL_SHRINK", errno);
             fd.Dispose();
             return null;
         }

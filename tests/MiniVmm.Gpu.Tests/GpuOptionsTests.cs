@@ -22,7 +22,7 @@ public sealed class GpuOptionsTests
     }
 
     [Theory]
-    [InlineData("depth=24", "gpu option 'depth' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem, winsrv)")]
+    [InlineData("depth=24", "gpu option 'depth' is unknown (expected width, height, edid, scanouts, blob, contexts, hostmem, max-host-memory, winsrv)")]
     [InlineData("width", "gpu option 'width' is not of the form key=value")]
     [InlineData("width=abc", "gpu option width='abc' is not a decimal number")]
     [InlineData("width=-5", "gpu option width='-5' is not a decimal number")]

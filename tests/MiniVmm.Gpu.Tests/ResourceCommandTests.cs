@@ -86,8 +86,10 @@ public sealed class ResourceCommandTests : IDisposable
     public void TheCapCountsEveryResourceAndUnrefGivesItBack()
     {
         using var h = new GpuHarness(new GpuOptions { MaxHostMemoryBytes = 1 << 20 });
+        // Each resource costs its pixels plus a per-object minimum (HostBudget.PerObjectBytes), so two of 512 KiB do not fit.
         Assert.Equal(RESP_OK_NODATA, h.CreateResource(1, VirtioGpuFormat.B8G8R8X8_UNORM, 256, 512).Type); // 512 KiB
-        Assert.Equal(RESP_OK_NODATA, h.CreateResource(2, VirtioGpuFormat.B8G8R8X8_UNORM, 256, 512).Type); // 1 MiB total
+        Assert.Equal(RESP_ERR_OUT_OF_MEMORY, h.CreateResource(2, VirtioGpuFormat.B8G8R8X8_UNORM, 256, 512).Type);
+        Assert.Equal(RESP_OK_NODATA, h.CreateResource(2, VirtioGpuFormat.B8G8R8X8_UNORM, 128, 1023).Type); // 1 MiB in all
         Assert.Equal(RESP_ERR_OUT_OF_MEMORY, h.CreateResource(3, VirtioGpuFormat.B8G8R8X8_UNORM, 1, 1).Type);
         Assert.Equal(RESP_OK_NODATA, h.Unref(1).Type);
         Assert.Equal(RESP_OK_NODATA, h.CreateResource(3, VirtioGpuFormat.B8G8R8X8_UNORM, 1, 1).Type);

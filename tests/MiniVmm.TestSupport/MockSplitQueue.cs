@@ -50,6 +50,18 @@ public sealed partial class MockSplitQueue
         _memory.Write(DescriptorTable, new byte[_dataNext - ringBase]);
     }
 
+    /// <summary>
+    /// What a driver does after a device reset: zeroes its rings and starts again from descriptor 0 and index 0
+    /// (data space is not reused). Create a new <see cref="Virtqueue"/> afterwards for the re-activated device.
+    /// </summary>
+    public void Restart()
+    {
+        _memory.Write(DescriptorTable, new byte[UsedRing.Value + 6 + 8UL * Size - DescriptorTable.Value]);
+        _nextDescriptor = 0;
+        _availIdx = 0;
+        _usedSeen = 0;
+    }
+
     public ushort Size { get; }
     public bool EventIndex { get; }
     public GuestAddress DescriptorTable { get; }

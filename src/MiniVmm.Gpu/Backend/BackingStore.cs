@@ -16,6 +16,7 @@ internal sealed class BackingStore
 
     public BackingStore(IReadOnlyList<GuestBuffer> entries)
     {
+        EntryCount = entries.Count;
         var runs = new List<Run>(entries.Count);
         foreach (var entry in entries.Where(e => e.Length > 0))
         {
@@ -37,6 +38,9 @@ internal sealed class BackingStore
     }
 
     public ulong Length { get; }
+
+    /// <summary>Mem entries the guest sent (what the host budget charges), before runs were joined.</summary>
+    public int EntryCount { get; }
 
     /// <summary>Copies [offset, offset + destination.Length) out of the backing; the caller checked the range.</summary>
     public GuestMemoryError TryRead(GuestMemory memory, ulong offset, Span<byte> destination)

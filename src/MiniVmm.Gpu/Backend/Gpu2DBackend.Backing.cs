@@ -24,6 +24,8 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrInvalidResourceId(resourceId);
             if (resource.Backing is not null)
                 return GpuResponse.ErrUnspec($"resource {resourceId} already has backing");
+            if (Budget.TryCharge($"backing of resource {resourceId}", HostBudget.BackingCost(buffers.Length), entries: buffers.Length) is { } refused)
+                return refused;
             resource.Backing = new BackingStore(buffers);
             resource.BackingMemory = memory;
             return GpuResponse.OkNoData;
@@ -39,6 +41,7 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrInvalidResourceId(resourceId);
             if (resource.Backing is null)
                 return GpuResponse.ErrUnspec($"resource {resourceId} has no backing");
+            ReleaseBackingLocked(resource.Backing);
             resource.Backing = null;
             resource.BackingMemory = null;
             return GpuResponse.OkNoData;

@@ -73,6 +73,9 @@ public sealed partial class Gpu2DBackend
         {
             if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
+            if (Budget.TryCharge($"guest blob {resourceId}", HostBudget.PerObjectBytes + HostBudget.BackingCost(entries.Length),
+                    objects: 1, entries: entries.Length) is { } refused)
+                return refused;
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_GUEST, flags, 0, size, null, backing, memory));
             AttachOnCreateLocked(ctxId, resourceId);
             return GpuResponse.OkNoData;
@@ -91,21 +94,21 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"HOST3D blob names no context ({ctxId})");
             if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
-            if ((long)size > _options.MaxHostMemoryBytes - _hostBytes)
-                return GpuResponse.ErrOutOfMemory($"{size} bytes would pass the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)");
+            if (Budget.Refuse($"host blob {resourceId}", (long)size + HostBudget.PerObjectBytes, objects: 1, fds: 1) is { } refused)
+                return refused;
             // A cross-domain blob_id may name a compositor fd (a RECEIVE identifier): those pages, not fresh ones.
             MappedMemfd? host;
             string? error = null;
             if (compositorFd is not null)
             {
-                host = MappedMemfd.TryWrap(compositorFd, size, out error);
-                compositorFd = null; // TryWrap owns it now, and closes it on failure
+                host = MemfdSeals.TryAdopt(compositorFd, size, $"minivmm-blob-{resourceId}", out error);
+                compositorFd = null; // TryAdopt owns it now, and closes it on failure
             }
             else if (_contexts[ctxId].CrossDomain is { } crossDomain && crossDomain.TryTakeRegistered(blobId, size, out var fd, out error))
             {
                 if (error is not null)
                     return GpuResponse.ErrInvalidParameter(error);
-                host = MappedMemfd.TryWrap(fd!, size, out error);
+                host = MemfdSeals.TryAdopt(fd!, size, $"minivmm-blob-{resourceId}", out error);
             }
             else if (_contexts[ctxId].CrossDomain is { } queried && !_options.LenientCrossDomainRules
                 && queried.CheckImageBlob(blobId, size) is { } refused)
@@ -120,6 +123,7 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrOutOfMemory(error ?? "memfd failed");
             _blobs.Add(resourceId, new BlobResource(resourceId, VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, flags, blobId, size, host, null, null));
             _hostBytes += (long)size;
+            Budget.TryCharge($"host blob {resourceId}", (long)size + HostBudget.PerObjectBytes, objects: 1, fds: 1); // fits: checked above
             AttachOnCreateLocked(ctxId, resourceId);
             return GpuResponse.OkNoData;
         }
@@ -173,13 +177,18 @@ public sealed partial class Gpu2DBackend
         if (!_blobs.Remove(resourceId, out var blob))
             return GpuResponse.ErrInvalidResourceId(resourceId);
         if (blob.MappedOffset is { } offset)
+        {
             _region?.Unmap(offset);
+            blob.MappedOffset = null;
+            _mappings--; // each mapped blob counts once, whether UNMAP_BLOB or UNREF ends the mapping
+        }
         foreach (var scanout in _scanouts)
         {
             if (scanout.Blob?.Blob == blob)
                 DisableLocked(scanout);
         }
         ForgetInContextsLocked(resourceId);
+        Budget.Release(ChargeOf(blob), objects: 1, entries: blob.Guest?.EntryCount ?? 0, fds: blob.Host is null ? 0 : 1);
         if (blob.Host is { } host)
         {
             _hostBytes -= (long)host.Size;

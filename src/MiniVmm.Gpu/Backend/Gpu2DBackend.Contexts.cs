@@ -74,6 +74,8 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"context {ctxId} already exists");
             if (_contexts.Count >= MaxContexts)
                 return GpuResponse.ErrOutOfMemory($"{MaxContexts} contexts already exist");
+            if (Budget.TryCharge($"context {ctxId}", HostBudget.PerObjectBytes, objects: 1) is { } refused)
+                return refused;
             var crossDomain = capset == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
                 ? new CrossDomainContext(ctxId, this, _options.WaylandSockets, CrossDomainLoop, _onCrossDomainReadable, _options.CrossDomainTrace)
                     { LenientRules = _options.LenientCrossDomainRules }
@@ -92,6 +94,7 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_CONTEXT_ID, $"no context {ctxId}");
             // Socket, pipes and parked compositor fds go now; the device completes the context's deferred fences.
             context.CrossDomain?.Dispose();
+            Budget.Release(HostBudget.PerObjectBytes, objects: 1);
             return GpuResponse.OkNoData;
         }
     }

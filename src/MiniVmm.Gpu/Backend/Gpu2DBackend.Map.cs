@@ -9,7 +9,17 @@ public sealed partial class Gpu2DBackend
     public const int MaxMappings = 4096;
 
     private readonly IHostVisibleRegion? _region;
-    private int _mappings; // guarded by _lock
+    private int _mappings; // guarded by _lock: blobs with a MappedOffset
+
+    /// <summary>Blobs mapped in the host-visible region now (for tests and diagnostics).</summary>
+    public int MappingCount
+    {
+        get
+        {
+            lock (_lock)
+                return _mappings;
+        }
+    }
 
     /// <summary>
     /// RESOURCE_MAP_BLOB at <paramref name="offset"/> of the region. The blob must be a MAPPABLE host blob, not mapped

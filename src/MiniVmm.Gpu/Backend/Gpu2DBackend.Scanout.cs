@@ -22,8 +22,15 @@ public sealed partial class Gpu2DBackend
                 return GpuResponse.ErrInvalidResourceId(resourceId);
             if (r.Width == 0 || r.Height == 0 || !resource.Contains(in r))
                 return GpuResponse.ErrInvalidParameter($"scanout rect {r} is not inside resource {resourceId} ({resource.Width}x{resource.Height})");
+            if (r.Width > HostLimits.MaxScanoutDimension || r.Height > HostLimits.MaxScanoutDimension)
+                return GpuResponse.ErrInvalidParameter(
+                    $"scanout rect {r.Width}x{r.Height} is larger than a window can show (at most {HostLimits.MaxScanoutDimension} a side)");
+            long cost = HostBudget.ScanoutCost(r.Width, r.Height, blob: false);
+            if (RefuseScanoutLocked(scanout, cost) is { } refused)
+                return refused;
             if (scanout.Blob is not null)
                 DisableLocked(scanout); // drops the blob's shadow copy
+            ChargeScanoutLocked(scanout, cost);
             scanout.Resource = resource;
             scanout.Rect = r;
             return GpuResponse.OkNoData;

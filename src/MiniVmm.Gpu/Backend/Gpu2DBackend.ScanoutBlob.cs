@@ -43,10 +43,11 @@ public sealed partial class Gpu2DBackend
             if (offset > blob.Size || span > blob.Size - offset)
                 return GpuResponse.ErrInvalidParameter($"framebuffer at offset {offset} needs {span} bytes, blob {resourceId} has {blob.Size}");
             long shadowBytes = (long)r.Width * r.Height * PixelFormats.BytesPerPixel;
-            long freed = scanout.Blob is { } old ? old.Shadow.Pixels.LongLength : 0;
-            if (shadowBytes > _options.MaxHostMemoryBytes - _hostBytes + freed)
-                return GpuResponse.ErrOutOfMemory($"the {shadowBytes}-byte scanout copy would pass the host memory cap");
+            long cost = HostBudget.ScanoutCost(r.Width, r.Height, blob: true);
+            if (RefuseScanoutLocked(scanout, cost) is { } refused)
+                return refused;
             DisableLocked(scanout);
+            ChargeScanoutLocked(scanout, cost);
             var shadow = new Resource2D(resourceId, (VirtioGpuFormat)format, r.Width, r.Height, new byte[shadowBytes]);
             var shown = new ScanoutBlob(blob, offset, stride, r, shadow);
             _hostBytes += shadowBytes;

@@ -67,6 +67,8 @@ public sealed partial class Gpu2DBackend
             foreach (var scanout in _scanouts)
                 DisableLocked(scanout);
             _hostBytes = 0;
+            Budget.Clear();
+            _mappings = 0; // DropBlobsLocked unmapped every blob; nothing may outlive a reset
             ResetCursorLocked();
         }
     }
@@ -113,9 +115,8 @@ public sealed partial class Gpu2DBackend
         {
             if (IdInUseLocked(resourceId))
                 return GpuResponse.Err(VirtioGpuCtrlType.RESP_ERR_INVALID_RESOURCE_ID, $"resource {resourceId} already exists");
-            if ((long)bytes > _options.MaxHostMemoryBytes - _hostBytes)
-                return GpuResponse.ErrOutOfMemory(
-                    $"{bytes} bytes for {width}x{height} would pass the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)");
+            if (Budget.TryCharge($"{width}x{height} resource", (long)bytes + HostBudget.PerObjectBytes, objects: 1) is { } refused)
+                return refused;
             _resources.Add(resourceId, new Resource2D(resourceId, (VirtioGpuFormat)format, width, height, new byte[bytes]));
             _hostBytes += (long)bytes;
             return GpuResponse.OkNoData;
@@ -130,6 +131,8 @@ public sealed partial class Gpu2DBackend
             if (!_resources.Remove(resourceId, out var resource))
                 return UnrefBlobLocked(resourceId);
             _hostBytes -= resource.Pixels.LongLength;
+            Budget.Release(ChargeOf(resource), objects: 1);
+            ReleaseBackingLocked(resource.Backing);
             ForgetInContextsLocked(resourceId);
             resource.Backing = null;
             UnshareLocked(resource);
@@ -149,6 +152,7 @@ public sealed partial class Gpu2DBackend
         scanout.KeepLastFrameLocked();
         if (scanout.Blob is { } shown)
             _hostBytes -= shown.Shadow.Pixels.LongLength;
+        ReleaseScanoutLocked(scanout);
         scanout.Blob = null;
         scanout.Resource = null;
         scanout.Rect = default;

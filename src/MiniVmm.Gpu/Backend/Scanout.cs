@@ -28,6 +28,9 @@ public sealed class Scanout
     /// <summary>Set when the scanout shows a blob (then <see cref="Resource"/> is the blob's shadow copy).</summary>
     internal ScanoutBlob? Blob { get; set; }
 
+    /// <summary>What showing this scanout costs the host budget now (the window's copies, a blob's shadow).</summary>
+    internal long BudgetCharge { get; set; }
+
     public bool IsEnabled
     {
         get

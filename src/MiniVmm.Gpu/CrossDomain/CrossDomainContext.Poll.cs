@@ -18,6 +18,9 @@ public sealed partial class CrossDomainContext
     private int _pendingPolls;
     private int _messagesWritten;
 
+    /// <summary>Most POLLs that may wait at once: the largest virtqueue (each waiting POLL holds a fenced chain).</summary>
+    public const int MaxPendingPolls = MiniVmm.Virtio.Queue.VirtqConstants.MaxQueueSize;
+
     /// <summary>POLLs not yet answered.</summary>
     public int PendingPolls => _pendingPolls;
 

@@ -206,8 +206,11 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
             return "POLL before INIT";
         if (IsQueryOnly)
             return "POLL on a query-only context (channel type 0 has no channel ring)";
-        polls++;
-        _pendingPolls++;
+        // Each waiting POLL is a fence the device holds, so no more can wait than a queue has heads.
+        if (_pendingPolls >= MaxPendingPolls)
+            return $"more than {MaxPendingPolls} POLLs waiting";
+        polls = checked(polls + 1);
+        _pendingPolls = checked(_pendingPolls + 1);
         return null;
     }
 

@@ -69,7 +69,7 @@ internal sealed partial class GpuFrontend
     }
 
     /// <summary>Reads <paramref name="count"/> mem entries, capping the guest's count by the bytes it actually sent first.</summary>
-    private static GpuResponse? ReadEntries(uint count, DescriptorChainReader reader, out VirtioGpuMemEntry[] entries)
+    private GpuResponse? ReadEntries(uint count, DescriptorChainReader reader, out VirtioGpuMemEntry[] entries)
     {
         entries = [];
         uint present = reader.Remaining / (uint)System.Runtime.CompilerServices.Unsafe.SizeOf<VirtioGpuMemEntry>();
@@ -77,6 +77,8 @@ internal sealed partial class GpuFrontend
             return GpuResponse.ErrInvalidParameter($"nr_entries {count} but only {present} entries follow");
         if (count > Gpu2DBackend.MaxBackingEntries)
             return GpuResponse.ErrInvalidParameter($"nr_entries {count} is more than {Gpu2DBackend.MaxBackingEntries}");
+        if (_backend.RefuseBackingEntries(count) is { } refused)
+            return refused; // before reading them: a flood of tables the budget refuses costs no host allocation
         entries = new VirtioGpuMemEntry[count];
         return reader.TryReadBytes(MemoryMarshal.AsBytes(entries.AsSpan())) ? null : GpuResponse.ErrUnspec("mem entries could not be read");
     }

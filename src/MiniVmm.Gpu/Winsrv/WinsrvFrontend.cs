@@ -199,7 +199,7 @@ public sealed partial class WinsrvFrontend : IDisposable
         interrupt.SignalNeedsReset($"virtio-gpu queue {queueIndex}: {pop.Error.Message}");
         if (pop.Head is { } head)
             returned |= ReturnLocked(queue, queueIndex, head, 0, interrupt, ref stop);
-        stop |= pop.Error.Kind is QueueErrorKind.AvailIndexAhead or QueueErrorKind.RingInaccessible;
+        stop |= pop.Error.StopsQueue;
         return null;
     }
 

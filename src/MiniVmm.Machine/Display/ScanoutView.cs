@@ -58,6 +58,26 @@ internal sealed class ScanoutView(int scanoutId, string socketPath, TextWriter? 
         Window?.Dispose();
     }
 
+    /// <summary>
+    /// The window failed on a frame (a size it cannot show, a compositor that broke the protocol): it is closed and
+    /// never reopened, and this scanout runs on headless. The guest keeps its device; only the picture is gone.
+    /// </summary>
+    public void GiveUp(Exception error)
+    {
+        log?.WriteLine($"wayland: scanout {scanoutId} is no longer shown: {error.GetType().Name}: {error.Message}");
+        _mayNotOpen = true;
+        var window = Window;
+        Window = null;
+        try
+        {
+            window?.Dispose();
+        }
+        catch (Exception disposeError) when (disposeError is not OutOfMemoryException)
+        {
+            log?.WriteLine($"wayland: scanout {scanoutId}: closing the failed window: {disposeError.Message}");
+        }
+    }
+
     private bool TryOpen()
     {
         if (_mayNotOpen)

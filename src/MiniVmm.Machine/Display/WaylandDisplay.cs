@@ -12,6 +12,8 @@ namespace MiniVmm.Machine.Display;
 /// </summary>
 /// <remarks>
 /// A window the compositor closes or fails only stops showing its own scanout; nothing else reacts (as with one head).
+/// A window that throws on a frame or a cursor (a size it cannot show, a broken connection) is logged and closed,
+/// and its scanout runs on headless: no display failure reaches the device thread.
 /// </remarks>
 public sealed class WaylandDisplay : IDisplay
 {
@@ -58,18 +60,44 @@ public sealed class WaylandDisplay : IDisplay
         {
             if (ViewOf(scanoutId) is not { } view)
                 return;
-            var opened = view.Present(pixels, width, height, strideBytes, ToPixelFormat(format),
-                ((int)dirtyRect.X, (int)dirtyRect.Y, (int)dirtyRect.Width, (int)dirtyRect.Height));
-            // The guest may have put its cursor on this head before the head's first frame.
-            if (opened && _cursorPlace.ScanoutId == scanoutId)
-                PlaceCursorLocked(_cursorPlace);
+            try
+            {
+                var opened = view.Present(pixels, width, height, strideBytes, ToPixelFormat(format),
+                    ((int)dirtyRect.X, (int)dirtyRect.Y, (int)dirtyRect.Width, (int)dirtyRect.Height));
+                // The guest may have put its cursor on this head before the head's first frame.
+                if (opened && _cursorPlace.ScanoutId == scanoutId)
+                    PlaceCursorLocked(_cursorPlace);
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                GiveUpLocked(view, error);
+            }
         }
     }
 
     public void Disable(int scanoutId)
     {
         lock (_lock)
-            ViewOf(scanoutId)?.ShowBlack();
+        {
+            if (ViewOf(scanoutId) is not { } view)
+                return;
+            try
+            {
+                view.ShowBlack();
+            }
+            catch (Exception error) when (error is not OutOfMemoryException)
+            {
+                GiveUpLocked(view, error);
+            }
+        }
+    }
+
+    /// <summary>Closes a view whose window threw; the cursor is no longer drawn there.</summary>
+    private void GiveUpLocked(ScanoutView view, Exception error)
+    {
+        if (Array.IndexOf(_views, view) == _cursorShownOn)
+            _cursorShownOn = -1;
+        view.GiveUp(error);
     }
 
     // The cursor position is the image's top-left corner (Linux sends the cursor plane's crtc_x/crtc_y); the hotspot

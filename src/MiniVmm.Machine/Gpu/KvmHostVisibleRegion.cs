@@ -27,9 +27,12 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
     private readonly Stack<uint> _freeSlots = new(); // guarded by _lock
     private uint _nextSlot; // guarded by _lock
     private ulong? _base; // guarded by _lock: where the BAR decodes now
+    private readonly Action<string>? _log;
 
-    public KvmHostVisibleRegion(KvmVm vm, ulong size, uint firstSlot, ulong? baseAddress = null)
+    /// <param name="log">Where a BAR placement KVM refuses is reported (one line); the region then decodes nothing.</param>
+    public KvmHostVisibleRegion(KvmVm vm, ulong size, uint firstSlot, ulong? baseAddress = null, Action<string>? log = null)
     {
+        _log = log;
         if (size == 0 || size % 4096 != 0)
             throw new ArgumentOutOfRangeException(nameof(size), size, "the region must be a positive number of pages");
         _vm = vm;
@@ -115,14 +118,34 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
                 foreach (var mapping in _mappings.Values)
                     _vm.DeleteUserMemoryRegion(mapping.Slot);
             }
-            _base = baseAddress;
+            _base = null;
             if (baseAddress is not { } bar)
                 return;
+            // The guest chose the address: KVM refuses one over RAM or another slot (EEXIST). Then, as hardware whose
+            // BAR clashes, the region decodes nothing until the guest moves it again; the mappings are kept.
+            var registered = new List<Mapping>(_mappings.Count);
             foreach (var (offset, mapping) in _mappings)
             {
-                // A failure here is a host bug (the BAR was placed over RAM): KVM's message says which.
-                _vm.SetUserMemoryRegion(mapping.Slot, bar + offset, mapping.Size, mapping.Host, (uint)mapping.Flags);
+                if (!TryRegister(mapping, bar + offset, out string? error))
+                {
+                    foreach (var done in registered)
+                        _vm.DeleteUserMemoryRegion(done.Slot);
+                    _log?.Invoke($"the host-visible region at 0x{bar:x} decodes nothing: {error}");
+                    return;
+                }
+                registered.Add(mapping);
             }
+            _base = bar;
+        }
+    }
+
+    /// <summary>Where the region's blobs are registered now; null while the BAR is off or clashes.</summary>
+    public ulong? DecodingAt
+    {
+        get
+        {
+            lock (_lock)
+                return _base;
         }
     }
 

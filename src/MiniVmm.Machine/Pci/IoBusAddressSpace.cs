@@ -19,10 +19,14 @@ public sealed class IoBusAddressSpace : IPciAddressSpace
     private readonly bool _anyLength;
     private readonly Dictionary<IPciRegion, RegionBusDevice> _mapped = [];
     private readonly Dictionary<(int Fd, ulong Address, uint Length), uint> _ioEvents = [];
+    private readonly IReadOnlyList<(ulong Start, ulong End)> _reserved;
 
-    public IoBusAddressSpace(IoBus bus, KvmVm? vm, bool pio)
+    /// <param name="reserved">Ranges no BAR may cover (the guest's RAM): a BAR placed there decodes nothing, as on
+    /// hardware where RAM wins, and no KVM slot or bus range is registered over them.</param>
+    public IoBusAddressSpace(IoBus bus, KvmVm? vm, bool pio, IReadOnlyList<(ulong Start, ulong End)>? reserved = null)
     {
         ArgumentNullException.ThrowIfNull(bus);
+        _reserved = reserved ?? [];
         _bus = bus;
         _vm = vm;
         _pio = pio;
@@ -34,8 +38,13 @@ public sealed class IoBusAddressSpace : IPciAddressSpace
         ArgumentNullException.ThrowIfNull(region);
         lock (_lock)
         {
-            if (_mapped.ContainsKey(region))
+            if (_mapped.ContainsKey(region) || length == 0 || address > ulong.MaxValue - (length - 1))
                 return false;
+            foreach (var (start, end) in _reserved)
+            {
+                if (address < end && start <= address + (length - 1))
+                    return false;
+            }
             var device = new RegionBusDevice(region);
             try
             {

@@ -24,11 +24,14 @@ public sealed class PciRoot : IDisposable
 
     /// <summary>PCI on <paramref name="machine"/> with the default BAR windows for its RAM.</summary>
     public PciRoot(VirtualMachine machine, PciBarAllocator? allocator = null)
-        : this(machine.Kvm, machine.Pio, machine.Mmio, machine.InterruptLine, allocator ?? DefaultAllocator(machine.Memory))
+        : this(machine.Kvm, machine.Pio, machine.Mmio, machine.InterruptLine, allocator ?? DefaultAllocator(machine.Memory),
+            [.. machine.Memory.Regions.Select(region => (region.Start.Value, region.End))])
     {
     }
 
-    public PciRoot(KvmVm vm, IoBus pio, IoBus mmio, Func<uint, IInterruptLine> interruptLine, PciBarAllocator allocator)
+    /// <param name="ram">Guest RAM ranges: a memory BAR the guest places over them decodes nothing.</param>
+    public PciRoot(KvmVm vm, IoBus pio, IoBus mmio, Func<uint, IInterruptLine> interruptLine, PciBarAllocator allocator,
+        IReadOnlyList<(ulong Start, ulong End)>? ram = null)
     {
         ArgumentNullException.ThrowIfNull(vm);
         ArgumentNullException.ThrowIfNull(pio);
@@ -38,7 +41,7 @@ public sealed class PciRoot : IDisposable
         _msi = new KvmMsiController(Router, routing);
         Bus = new PciBus(new PciPlatform
         {
-            Memory = new IoBusAddressSpace(mmio, vm, pio: false),
+            Memory = new IoBusAddressSpace(mmio, vm, pio: false, ram),
             Io = new IoBusAddressSpace(pio, vm, pio: true),
             Msi = _msi,
             Allocator = allocator,

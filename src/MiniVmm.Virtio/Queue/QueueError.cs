@@ -32,6 +32,12 @@ public enum QueueErrorKind
     ReadableAfterWritable,
     /// <summary>The lengths of the chain's buffers add up to more than 2^32 - 1.</summary>
     TotalLengthOverflow,
+    /// <summary>
+    /// The available ring names a head the device still holds (popped, not yet returned in the used ring): the driver
+    /// republished a buffer it does not own. The device does not take it again, so it never holds more chains than
+    /// the queue has heads.
+    /// </summary>
+    HeadInUse,
 }
 
 /// <summary>A typed queue error with a message for logs and NEEDS_RESET reasons.</summary>
@@ -40,6 +46,12 @@ public readonly record struct QueueError(QueueErrorKind Kind, string Message)
     public static QueueError None => default;
 
     public bool IsError => Kind != QueueErrorKind.None;
+
+    /// <summary>
+    /// Whether the device should stop serving the queue until the next notification: the ring itself cannot be trusted
+    /// (an index run ahead, a ring gone) or the driver republished a head it does not own.
+    /// </summary>
+    public bool StopsQueue => Kind is QueueErrorKind.AvailIndexAhead or QueueErrorKind.RingInaccessible or QueueErrorKind.HeadInUse;
 
     public override string ToString() => IsError ? $"{Kind}: {Message}" : "no error";
 }

@@ -29,6 +29,7 @@ public sealed partial class Virtqueue
         Interlocked.MemoryBarrier();
         Volatile.Write(ref Unsafe.As<byte, ushort>(ref idxSpan[0]), newUsed);
         _nextUsed = newUsed;
+        _held.Release(headIndex); // the driver owns the chain again and may publish it anew
         return true;
     }
 

@@ -22,6 +22,7 @@ public sealed partial class Virtqueue
     private ushort _nextUsed;       // free-running used->idx the device publishes next
     private ushort _signalledUsed;  // used->idx when the device last decided about an interrupt (EVENT_IDX)
     private bool _signalledUsedValid;
+    private readonly HeldHeads _held;
 
     public Virtqueue(GuestMemory memory, ushort size, GuestAddress descriptorTable, GuestAddress availableRing,
         GuestAddress usedRing, bool eventIndex)
@@ -32,7 +33,11 @@ public sealed partial class Virtqueue
         AvailableRing = availableRing;
         UsedRing = usedRing;
         EventIndex = eventIndex;
+        _held = new HeldHeads(size);
     }
+
+    /// <summary>Heads the device popped and has not returned with <see cref="AddUsed"/> yet (at most <see cref="Size"/>).</summary>
+    public int HeldCount => _held.Count;
 
     public GuestMemory Memory { get; }
     public ushort Size { get; }
@@ -110,6 +115,10 @@ public sealed partial class Virtqueue
         if (head >= Size)
             return new PopResult(PopStatus.Error, null, new QueueError(QueueErrorKind.HeadOutOfRange,
                 $"available ring entry {(ushort)(_nextAvail - 1)} names head {head}, beyond queue size {Size}"), null);
+        // Not returned to the caller: the device already holds that chain, and will return it once.
+        if (!_held.TryTake(head))
+            return new PopResult(PopStatus.Error, null, new QueueError(QueueErrorKind.HeadInUse,
+                $"available ring entry {(ushort)(_nextAvail - 1)} names head {head}, which the device still holds"), null);
         return DescriptorChain.TryCreate(Memory, DescriptorTable, Size, head, out var chain, out var error)
             ? new PopResult(PopStatus.Chain, chain, default, head)
             : new PopResult(PopStatus.Error, null, error, head);

@@ -1,0 +1,57 @@
+using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
+
+namespace MiniVmm.Gpu.Tests.Hostile;
+
+/// <summary>Issue 11 item 8: the count of mapped blobs stays right through UNREF of a mapped blob and through reset.</summary>
+[Collection(HostileCollection.Name)]
+public sealed class MappingCountTests
+{
+    private const ulong RegionSize = 1 << 20;
+
+    [Fact]
+    public void UnrefOfMappedBlobsNeverExhaustsTheMappingsEvenPastTheCap()
+    {
+        var region = new FakeHostVisibleRegion(RegionSize);
+        using var h = new GpuHarness(GpuHarness.BlobOptions(RegionSize), traced: false, region: region);
+        Assert.Equal(RESP_OK_NODATA, h.CreateContext(1).Type);
+        var bounds = HostBounds.Take();
+        for (uint i = 0; i < Backend.Gpu2DBackend.MaxMappings + 100; i++)
+        {
+            Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(2, 4096).Type);
+            Assert.Equal(RESP_OK_MAP_INFO, h.MapBlob(2, 0).Type);
+            Assert.Equal(RESP_OK_NODATA, h.Unref(2).Type);
+        }
+        Assert.Empty(region.Mappings);
+        HostBounds.AssertServes(h);
+        bounds.AssertWithin(32L << 20);
+    }
+
+    [Fact]
+    public void ResetForgetsEveryMapping()
+    {
+        // The backend alone (no queues to re-activate): 4096 mapped blobs fill the mapping cap, then a reset.
+        const ulong region = 2 * Backend.Gpu2DBackend.MaxMappings * 4096UL;
+        var backend = new Backend.Gpu2DBackend(GpuHarness.BlobOptions(region), region: new FakeHostVisibleRegion(region));
+        using var memory = Memory.GuestMemory.CreateFlat(1 << 20);
+        uint capset = Protocol.VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN;
+        Assert.False(backend.CreateContext(1, capset, "a").IsError);
+        for (uint id = 1; id <= Backend.Gpu2DBackend.MaxMappings; id++)
+        {
+            Assert.False(CreateHostBlob(backend, memory, id).IsError);
+            Assert.False(backend.MapBlob(id, (id - 1) * 4096UL).IsError);
+        }
+        Assert.Equal(RESP_ERR_OUT_OF_MEMORY, CreateAndMap(backend, memory, 9999, region / 2).Type);
+        backend.Reset();
+        Assert.False(backend.CreateContext(1, capset, "a").IsError);
+        Assert.Equal(RESP_OK_MAP_INFO, CreateAndMap(backend, memory, 2, 0).Type);
+    }
+
+    private static GpuResponse CreateHostBlob(Backend.Gpu2DBackend backend, Memory.GuestMemory memory, uint id) =>
+        backend.CreateBlob(memory, 1, id, Protocol.VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, GpuHarness.Mappable, 1, 4096, []);
+
+    private static GpuResponse CreateAndMap(Backend.Gpu2DBackend backend, Memory.GuestMemory memory, uint id, ulong offset)
+    {
+        var created = CreateHostBlob(backend, memory, id);
+        return created.IsError ? created : backend.MapBlob(id, offset);
+    }
+}
