@@ -73,6 +73,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         var pending = new List<byte>();
         var received = new List<Fd>();
         var fds = new Queue<Fd>();
+        var identifiers = new List<CrossDomainIdentifier>(); // the next SEND's: blobs and pipes ride with its first page
         using var tracker = new ShmTracker(transport, _events);
         try
         {
@@ -88,7 +89,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
                 if (read < 0)
                     continue;
                 pending.AddRange(buffer.AsSpan(0, read));
-                if (Forward(pending, fds, tracker) is { } refusal)
+                if (Forward(pending, fds, identifiers, tracker) is { } refusal)
                 {
                     log($"client {number}: {refusal}; closing it");
                     return;
@@ -99,6 +100,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         {
             foreach (var fd in fds)
                 fd.Dispose();
+            log($"client {number}: {tracker.BytesCopied} pixel bytes copied into host buffers over {tracker.Refreshes} commits");
         }
     }
 
@@ -106,13 +108,12 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     /// Sends every complete request in <paramref name="pending"/> (or what the tracker replaced it with) and removes
     /// it; null or why to close.
     /// </summary>
-    private string? Forward(List<byte> pending, Queue<Fd> fds, ShmTracker tracker)
+    private string? Forward(List<byte> pending, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers, ShmTracker tracker)
     {
         var bytes = pending.ToArray();
         var offset = 0;
         var batch = new ArrayBufferWriter<byte>(bytes.Length);
         using var replacement = new WireWriter();
-        var identifiers = new List<CrossDomainIdentifier>();
         var messageIds = new List<CrossDomainIdentifier>();
         while (true)
         {
@@ -124,10 +125,10 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             }
             messageIds.Clear();
             replacement.Clear();
-            // Room is left for the pool fd this request may take, so one request's identifiers always fit a SEND.
-            if (ClientPipes.TakeLeading(fds, _pipes!, messageIds, CrossDomainConstants.MaxIdentifiers - 1) is { } pipeRefusal)
+            // At most one READ_PIPE per SEND (crosvm's rule): a pipe at the head of the queue waits for a batch of its own.
+            if (!HasReadPipe(identifiers) && ClientPipes.TakeLeading(fds, _pipes!, messageIds, 1) is { } pipeRefusal)
                 return pipeRefusal;
-            if (tracker.Inspect(message, fds, messageIds, replacement) is { } refusal)
+            if (tracker.Inspect(message, fds, messageIds, replacement, out var replaced) is { } refusal)
                 return refusal;
             if (identifiers.Count + messageIds.Count > CrossDomainConstants.MaxIdentifiers)
             {
@@ -135,23 +136,33 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
                 batch.ResetWrittenCount();
             }
             identifiers.AddRange(messageIds);
-            batch.Write(replacement.Written.IsEmpty ? bytes.AsSpan(offset, message.Size) : replacement.Written);
+            batch.Write(replaced ? replacement.Written : bytes.AsSpan(offset, message.Size));
             offset += message.Size;
+            if (ClientPipes.NextIsPipe(fds) && HasReadPipe(identifiers))
+            {
+                SendBatch(batch.WrittenSpan, identifiers); // the next request's pipe starts the next batch
+                batch.ResetWrittenCount();
+            }
         }
-        // Pipes queued behind the last request belong to requests still on their way; they may go first.
-        if (offset > 0 && ClientPipes.TakeLeading(fds, _pipes!, identifiers, CrossDomainConstants.MaxIdentifiers - identifiers.Count) is { } lateRefusal)
+        // Pipes queued behind the last request belong to requests still on their way; one may go first.
+        if (offset > 0 && !HasReadPipe(identifiers) && ClientPipes.TakeLeading(fds, _pipes!, identifiers, 1) is { } lateRefusal)
             return lateRefusal;
         SendBatch(batch.WrittenSpan, identifiers);
         tracker.AfterSend();
         pending.RemoveRange(0, offset);
         if (pending.Count == 0 && fds.Count > 0)
-            return $"sent {fds.Count} fd(s) that no wl_shm.create_pool took (sockets, devices and dma-bufs cannot be forwarded)";
+            return $"sent {fds.Count} fd(s) that no request took (sockets, devices and dma-bufs cannot be forwarded, nor two pipes in one request)";
         return null;
     }
+
+    private static bool HasReadPipe(List<CrossDomainIdentifier> identifiers) =>
+        identifiers.Exists(id => id.Type == (uint)CrossDomainIdType.ReadPipe);
 
     /// <summary>One batch, a page per SEND; the identifiers go with the first page so fds precede their requests.</summary>
     private void SendBatch(ReadOnlySpan<byte> batch, List<CrossDomainIdentifier> identifiers)
     {
+        if (batch.IsEmpty)
+            return; // identifiers wait for bytes to ride on (a stream socket drops fds sent with none)
         var ids = identifiers.ToArray();
         identifiers.Clear();
         for (var at = 0; at < batch.Length; at += CrossDomainWire.MaxSendData)

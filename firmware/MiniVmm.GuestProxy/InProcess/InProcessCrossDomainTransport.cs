@@ -77,11 +77,23 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
         return fd;
     }
 
-    public HostBlob CreateHostBlob(ulong size)
+    public ImageRequirements GetImageRequirements(uint width, uint height, uint drmFormat)
+    {
+        var ring = new GuestAddress(InProcessGpu.GuestPagesStart); // the query ring's page
+        _gpu!.Memory.Write(ring, new byte[CrossDomainImageRequirements.Size]);
+        var command = new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = CrossDomainGetImageRequirements.Size };
+        // Refused (an unknown format) shows as an error answer here, and as an untouched ring either way.
+        _ = Submit(CrossDomainWire.Bytes(command), extra: CrossDomainWire.GetImageRequirements(width, height, drmFormat));
+        var answer = new byte[CrossDomainImageRequirements.Size];
+        _gpu.Memory.Read(ring, answer);
+        return CrossDomainWire.ParseImageRequirements(answer, width, height, drmFormat);
+    }
+
+    public HostBlob CreateHostBlob(ImageRequirements image)
     {
         var id = (uint)Interlocked.Increment(ref _nextResource);
-        CreateHost3D(id, blobId: 0, size); // blob_id 0 is never registered: the device makes fresh zeroed pages
-        return new HostBlob(id, id, MemfdOf(id, 0), size);
+        CreateHost3D(id, image.BlobId, image.Size);
+        return new HostBlob(id, id, MemfdOf(id, image.BlobId), image.Size);
     }
 
     public void DestroyHostBlob(HostBlob blob) =>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu.Protocol;
@@ -20,6 +19,8 @@ internal sealed partial class InProcessGpu
     private readonly Stack<ulong> _freeSlots = new(); // guarded by _lock
     private readonly Dictionary<ushort, ulong> _slots = []; // guarded by _lock: chain head → its slot
     private ulong _skipSlot; // a byte the cursor-moving filler chains point at
+    private readonly object _interrupt = new(); // Monitor: the interrupt's wake-up
+    private long _interruptCount; // guarded by _interrupt
 
     /// <summary>
     /// Carves the control queue's data space into slots once. Every chain (command, optional payload, response) lives
@@ -104,15 +105,56 @@ internal sealed partial class InProcessGpu
         }
     }
 
+    /// <summary>Waits (bounded) until the device has put <paramref name="chain"/> in the used ring; woken by its interrupt.</summary>
     public bool WaitFor(MockChain chain, TimeSpan timeout)
     {
-        var clock = Stopwatch.StartNew();
-        while (!IsComplete(chain))
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        while (true)
         {
-            if (clock.Elapsed > timeout)
-                return false;
-            Thread.Sleep(1); // the device completes held fences on its own thread; 1 ms keeps a relay responsive
+            var seen = Interrupts; // read before looking, so a completion after the look still wakes the wait
+            if (IsComplete(chain))
+                return true;
+            if (!WaitForInterrupt(seen, deadline - Environment.TickCount64))
+                return IsComplete(chain);
         }
-        return true;
+    }
+
+    /// <summary>How many interrupts the device has raised: the value to hand <see cref="WaitForInterrupt"/>.</summary>
+    public long Interrupts
+    {
+        get
+        {
+            lock (_interrupt)
+                return _interruptCount;
+        }
+    }
+
+    /// <summary>
+    /// Blocks until the device raises an interrupt after <paramref name="seen"/> (a value of <see cref="Interrupts"/>
+    /// read before the caller looked at the used ring), or <paramref name="timeoutMs"/> passes (negative: at once).
+    /// True when one came.
+    /// </summary>
+    public bool WaitForInterrupt(long seen, long timeoutMs)
+    {
+        var deadline = Environment.TickCount64 + timeoutMs;
+        lock (_interrupt)
+        {
+            while (_interruptCount == seen)
+            {
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0 || !Monitor.Wait(_interrupt, (int)Math.Min(left, int.MaxValue)))
+                    return _interruptCount != seen;
+            }
+            return true;
+        }
+    }
+
+    private void Signal()
+    {
+        lock (_interrupt)
+        {
+            _interruptCount++;
+            Monitor.PulseAll(_interrupt);
+        }
     }
 }

@@ -10,8 +10,9 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// <summary>
 /// MiniVmm's virtio-gpu device model in this process, driven the way the Linux virtio_gpu driver drives it: a
 /// <see cref="VirtioGpuDevice"/> over <see cref="MockSplitQueue"/> queues in a private <see cref="GuestMemory"/>,
-/// no interrupts (waiters poll the used ring), <see cref="InProcessRegion"/> as the host-visible region. The in-process
-/// transport and the tests' model of the Linux DRM driver both sit on it.
+/// its used-ring interrupt as a wake-up for whoever waits (<see cref="WaitForInterrupt"/>: no polling, no sleeps),
+/// <see cref="InProcessRegion"/> as the host-visible region. The in-process transport and the tests' model of the
+/// Linux DRM driver both sit on it.
 /// </summary>
 internal sealed partial class InProcessGpu : IDisposable
 {
@@ -40,7 +41,7 @@ internal sealed partial class InProcessGpu : IDisposable
         var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
         _device = new VirtioGpuDevice(options, tracer: log, region: Region, events: _events);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
-        _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
+        _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new Interrupt(this)));
     }
 
     public GuestMemory Memory => _memory;
@@ -72,11 +73,16 @@ internal sealed partial class InProcessGpu : IDisposable
         _events.Dispose();
         _memory.Dispose();
         Region.Dispose();
+        Signal(); // a waiter still blocked looks again and finds the device gone
     }
 
-    private sealed class NoInterrupt : IVirtioInterrupt
+    /// <summary>
+    /// The device's queue interrupt: wakes every thread in <see cref="WaitForInterrupt"/>. The device raises it from
+    /// the thread that kicked the queue (commands it answers at once) or from its event loop (held POLL fences).
+    /// </summary>
+    private sealed class Interrupt(InProcessGpu gpu) : IVirtioInterrupt
     {
-        public void SignalQueue(int queueIndex) { } // the drivers poll the used ring instead
+        public void SignalQueue(int queueIndex) => gpu.Signal();
         public void SignalConfigChange() { }
         public void SignalNeedsReset(string reason) => throw new InvalidOperationException("device needs reset: " + reason);
     }

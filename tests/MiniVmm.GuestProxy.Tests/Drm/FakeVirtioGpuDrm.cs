@@ -71,6 +71,8 @@ internal sealed unsafe partial class FakeVirtioGpuDrm : IDrmFile
 
     public int Ioctl(ulong request, void* argument)
     {
+        if (request == VirtGpuDrm.Wait)
+            return Wait((DrmVirtGpuWait*)argument); // sleeps, so not under the lock
         lock (_lock)
         {
             if (!_open)
