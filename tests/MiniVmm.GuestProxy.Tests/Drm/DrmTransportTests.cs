@@ -40,7 +40,10 @@ public sealed class DrmTransportTests
         var file = new FakeVirtioGpuDrm(compositor.Sockets);
         using var transport = new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
         transport.Connect();
-        var blob = transport.CreateHostBlob(8192);
+        var image = transport.GetImageRequirements(32, 64, 0x34325258); // XR24: 128-byte rows, two pages
+        Assert.NotEqual(0u, image.BlobId);
+        Assert.Equal((128u, 0u, 8192UL), (image.Stride, image.Offset, image.Size));
+        var blob = transport.CreateHostBlob(image);
         var pattern = Pattern(8192, seed: 7);
         RandomAccess.Write(Borrow(blob.Fd), pattern, 0);
 
@@ -53,6 +56,22 @@ public sealed class DrmTransportTests
         var fd = Assert.Single(fds);
         Assert.Equal(pattern, ReadAll(fd, 8192));
         Assert.Empty(file.DeviceErrors);
+    }
+
+    [Fact]
+    public void AnImageQueryTheHostRefusesIsAnErrorNotTheLastAnswer()
+    {
+        using var compositor = new StandInCompositor();
+        var file = new FakeVirtioGpuDrm(compositor.Sockets);
+        using var transport = new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
+        transport.Connect();
+        var first = transport.GetImageRequirements(16, 16, 0x34325258);
+        var second = transport.GetImageRequirements(16, 16, 0x34325258);
+        Assert.NotEqual(first.BlobId, second.BlobId); // each query is answered afresh
+
+        var error = Record.Exception(() => transport.GetImageRequirements(16, 16, 0x21212121)); // "!!!!": no format at all
+        Assert.IsType<InvalidOperationException>(error);
+        Assert.Contains("no layout", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
