@@ -29,6 +29,9 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
     /// <summary>Resources the device holds for this client (its two rings and the live blobs), for tests and diagnostics.</summary>
     public int ResourceCount => _gpu?.Device.Backend.ResourceCount ?? 0;
 
+    /// <summary>Host memory the device holds for this client (its HOST3D blobs' memfds), for tests and diagnostics.</summary>
+    public long HostBytes => _gpu?.Device.Backend.HostBytes ?? 0;
+
     public void Connect()
     {
         _gpu = new InProcessGpu(sockets, log);
