@@ -14,8 +14,11 @@ namespace MiniVmm.GuestProxy;
 /// (bounded: less than one message), and so do fds that came with no whole event, because a client needs each fd
 /// no later than its event. <see cref="HideDeleteId"/> is called by the sending thread, the rest by the receiving one.
 /// </summary>
-internal sealed class ClientEventStream
+internal sealed class ClientEventStream(ObjectInterfaces? interfaces = null)
 {
+    /// <summary>The client's objects, followed through the events here and the requests on the sending side.</summary>
+    public ObjectInterfaces Interfaces { get; } = interfaces ?? new ObjectInterfaces();
+
     private readonly List<byte> _partial = [];
     private readonly List<Fd> _heldFds = [];
     private readonly Dictionary<uint, int> _hidden = []; // id → delete_ids still to drop; locked on itself
@@ -51,6 +54,7 @@ internal sealed class ClientEventStream
         WireError error;
         while (WireMessage.TryParse(bytes[offset..], out var message, out error))
         {
+            Interfaces.FollowEvent(message);
             if (!IsHidden(message))
                 ready.AddRange(bytes.Slice(offset, message.Size));
             offset += message.Size;

@@ -18,7 +18,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
 {
     private const int Tick = 100; // ms
     private static readonly TimeSpan ClientWriteTimeout = TimeSpan.FromSeconds(5);
-    private readonly ClientEventStream _events = new();
+    private readonly ClientEventStream _events = new(new ObjectInterfaces());
     private volatile bool _stopping;
     private Thread? _toClient, _toHost;
     private PipeRelay? _pipes;
@@ -125,11 +125,24 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             }
             messageIds.Clear();
             replacement.Clear();
-            // At most one READ_PIPE per SEND (crosvm's rule): a pipe at the head of the queue waits for a batch of its own.
-            if (!HasReadPipe(identifiers) && ClientPipes.TakeLeading(fds, _pipes!, messageIds, 1) is { } pipeRefusal)
-                return pipeRefusal;
+            var fdsTaken = _events.Interfaces.FollowRequest(message);
+            var queued = fds.Count;
             if (tracker.Inspect(message, fds, messageIds, replacement, out var replaced) is { } refusal)
                 return refusal;
+            fdsTaken -= queued - fds.Count; // the pool fd the tracker took
+            // A pipe at the head goes with the request that takes it: earlier, it could reach the compositor before a
+            // host blob the proxy makes for a request in between (a request of an unknown protocol may take it). At most
+            // one READ_PIPE per SEND (crosvm's rule): a batch that has one is sent first.
+            if (fdsTaken is null or > 0 && ClientPipes.NextIsPipe(fds))
+            {
+                if (HasReadPipe(identifiers))
+                {
+                    SendBatch(batch.WrittenSpan, identifiers);
+                    batch.ResetWrittenCount();
+                }
+                if (!HasReadPipe(identifiers) && ClientPipes.TakeLeading(fds, _pipes!, messageIds, 1) is { } pipeRefusal)
+                    return pipeRefusal;
+            }
             if (identifiers.Count + messageIds.Count > CrossDomainConstants.MaxIdentifiers)
             {
                 SendBatch(batch.WrittenSpan, identifiers);
@@ -138,20 +151,13 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             identifiers.AddRange(messageIds);
             batch.Write(replaced ? replacement.Written : bytes.AsSpan(offset, message.Size));
             offset += message.Size;
-            if (ClientPipes.NextIsPipe(fds) && HasReadPipe(identifiers))
-            {
-                SendBatch(batch.WrittenSpan, identifiers); // the next request's pipe starts the next batch
-                batch.ResetWrittenCount();
-            }
         }
-        // Pipes queued behind the last request belong to requests still on their way; one may go first.
-        if (offset > 0 && !HasReadPipe(identifiers) && ClientPipes.TakeLeading(fds, _pipes!, identifiers, 1) is { } lateRefusal)
-            return lateRefusal;
         SendBatch(batch.WrittenSpan, identifiers);
         tracker.AfterSend();
         pending.RemoveRange(0, offset);
-        if (pending.Count == 0 && fds.Count > 0)
-            return $"sent {fds.Count} fd(s) that no request took (sockets, devices and dma-bufs cannot be forwarded, nor two pipes in one request)";
+        // A pipe may wait for its request (one READ_PIPE per SEND); any other fd no request took cannot be forwarded.
+        if (pending.Count == 0 && fds.Count > 0 && !ClientPipes.NextIsPipe(fds))
+            return $"sent {fds.Count} fd(s) that no request took (sockets, devices and dma-bufs cannot be forwarded)";
         return null;
     }
 

@@ -88,9 +88,23 @@ public sealed class PipesThroughTheProxyTests
             WlRegistry.Bind(writer, 2, 1, "wl_shm", 1, 3);
             WlDataOffer.Receive(writer, 30, "text/plain", first.ClientSafePipeHandle);
             WlShm.CreatePool(writer, 3, 4, pool, 4096);
+            WlShmPool.CreateBuffer(writer, 4, 5, 0, 16, 16, 64, WlShm.Format.Xrgb8888);
             WlDataOffer.Receive(writer, 30, "text/plain", second.ClientSafePipeHandle);
-            var sent = writer.Written.ToArray();
             ScriptedChain.Send(client.Handle, writer);
+            // The compositor never sees the client's pool: the buffer comes on a pool of its own host blob, and that
+            // blob's fd takes the pool's place between the pipes. Each pipe goes in a SEND of its own (crosvm's rule).
+            using var expected = new WireWriter();
+            WlDisplay.GetRegistry(expected, 1, 2);
+            WlRegistry.Bind(expected, 2, 1, "wl_shm", 1, 3);
+            WlDataOffer.Receive(expected, 30, "text/plain", first.ClientSafePipeHandle);
+            var start = expected.BeginMessage(3, WlShm.Requests.CreatePool);
+            expected.WriteNewId(4);
+            expected.WriteInt(4096); // the device's answer for 16x16 XRGB: 64-byte rows, one page
+            expected.EndMessage(start);
+            WlShmPool.CreateBuffer(expected, 4, 5, 0, 16, 16, 64, WlShm.Format.Xrgb8888);
+            WlDataOffer.Receive(expected, 30, "text/plain", second.ClientSafePipeHandle);
+            var sent = expected.Written.ToArray();
+            expected.Clear(); // lets go of the pipe handles, which must close below for the readers to see their ends
 
             var (data, fds) = ScriptedChain.Receive(compositor, sent.Length);
             Assert.Equal(sent, data);
