@@ -9,6 +9,9 @@
 #   BENCH_RUNS=N                 start-to-exit runs per command (default 10, median reported)
 #   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
 #   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute)
+#   BENCH_ONLY=proxy             only the guest-proxy rows: the NativeAOT proxy between a libwayland client (gcc,
+#                                libwayland-dev, wayland-protocols) and weston vs the client native (~3 minutes)
+#   BENCH_ONLY="winsrv proxy"    both
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -61,7 +64,43 @@ winsrv: frames = per frame write all 8,294,400 bytes into the pool buffer (2 buf
 winsrv: pixel bytes copied = 0 by construction, not sampled: no command in the frame loop carries pixels (no TRANSFER, no FLUSH; the blob memfd is the pool); the device copies only Wayland bytes, $(field wire_bytes_per_frame "$w") B/frame (SEND data + RECEIVE ring messages incl. the 352 B struct, counted from the commands)
 winsrv: SEND = $(field send_bytes "$w") bytes of wl_surface.damage requests then one sync (so the compositor has consumed them), vs the same bytes in the same chunks to a native socket; median of 3 timed blocks; both are bounded by Weston parsing the requests"
 }
-if [[ $ONLY == winsrv ]]; then
+# --- guest proxy --------------------------------------------------------------------------------
+# The shipped proxy (NativeAOT, as images/build-wayland.sh publishes it) with the in-process transport, between a
+# plain libwayland client (bench/wl-client.c) and a headless Weston, vs the same client on the same Weston.
+proxy_note=""
+proxy_rows() {
+  if ! command -v weston >/dev/null || ! command -v wayland-scanner >/dev/null || [[ ! -e /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml ]]; then
+    proxy_note="proxy: skipped: needs weston, libwayland-dev and wayland-protocols (apt-get install -y weston libwayland-dev wayland-protocols)"
+    return
+  fi
+  log "proxy: dotnet publish firmware/MiniVmm.GuestProxy (NativeAOT) and gcc bench/wl-client.c ..."
+  dotnet publish firmware/MiniVmm.GuestProxy/MiniVmm.GuestProxy.csproj -c Release -r linux-x64 -nologo -v q \
+    -p:CustomBeforeMicrosoftCommonProps="$ROOT/images/wayland/publish-aot.props" --artifacts-path "$OUT/art-proxy" \
+    -o "$OUT/proxy-aot" >"$OUT/build-proxy.log" 2>&1 || { tail -20 "$OUT/build-proxy.log" >&2; fail "dotnet publish the guest proxy (NativeAOT)"; }
+  local xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
+  wayland-scanner client-header "$xdg" "$OUT/xdg-shell-client-protocol.h" && wayland-scanner private-code "$xdg" "$OUT/xdg-shell-protocol.c" \
+    && gcc -O2 -Wall -Wextra -I"$OUT" -o "$OUT/wl-client" bench/wl-client.c "$OUT/xdg-shell-protocol.c" -lwayland-client \
+    || fail "gcc bench/wl-client.c"
+  log "proxy: wl_display_roundtrip and 1080p frames, NativeAOT proxy vs native, runs $GPU_RUNS ..."
+  local p m b
+  p=$("${BENCH[@]}" proxy --proxy "$OUT/proxy-aot/minivmm-guest-proxy" --client "$OUT/wl-client" --runs "$GPU_RUNS") || fail "proxy"
+  for stat in median p90; do
+    m=$(field "roundtrip_${stat}_us" "$p") b=$(field "roundtrip_native_${stat}_us" "$p")
+    row "proxy wl_display_roundtrip, $stat (us)" "$m" "$b (same client, native)" "$(ratio "$m" "$b")"
+  done
+  for mode in full 64; do
+    local label=$([[ $mode == full ]] && echo "full damage" || echo "64x64 damage")
+    m=$(field "fps_$mode" "$p") b=$(field "native_fps_$mode" "$p")
+    row "proxy 1080p frames, $label (fps)" "$m" "$b (same client, native)" "$(ratio "$m" "$b")"
+    local damaged=$([[ $mode == full ]] && echo 8294400 || echo 16384)
+    m=$(field "copied_per_frame_$mode" "$p")
+    row "proxy pixel bytes copied/frame, $label" "$m" "$damaged (the damaged bytes)" "$(ratio "$m" "$damaged")"
+  done
+  proxy_note="proxy: the NativeAOT minivmm-guest-proxy --in-process (MiniVmm's device model in the proxy's process) between bench/wl-client.c (libwayland) and a headless Weston 1920x1080, vs the same client connected to the same Weston; roundtrip = $(field roundtrip_rounds "$p") wl_display_roundtrip calls each way, timed in the client, in 10 alternating blocks after an untimed pair
+proxy: frames = an xdg_toplevel with two 1920x1080 XRGB wl_shm buffers; per frame wait for a free buffer, write the damaged area (whole buffer, or a 64x64 square at (64,64)), attach + damage_buffer + commit + wl_display_roundtrip; $(field frames_full "$p") full and $(field frames_64 "$p") 64x64 frames each way (3 alternating runs); bytes copied = what the proxy logs it copied from the client's pool into host blobs, less each buffer's first whole copy, per frame"
+}
+
+if [[ -n $ONLY ]]; then
   log "building bench helper (Release) ..."
   dotnet build bench/MiniVmm.Bench -c Release --artifacts-path "$OUT/art" -v q -nologo >"$OUT/build-bench.log" 2>&1 \
     || { tail -20 "$OUT/build-bench.log" >&2; fail "dotnet build bench/MiniVmm.Bench"; }
@@ -71,14 +110,21 @@ if [[ $ONLY == winsrv ]]; then
   rows=()
   row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-  winsrv_rows
+  for part in $ONLY; do
+    case $part in
+      winsrv) winsrv_rows ;;
+      proxy) proxy_rows ;;
+      *) fail "BENCH_ONLY=$ONLY: the parts are winsrv and proxy" ;;
+    esac
+  done
   echo
-  echo "MiniVmm bench (BENCH_ONLY=winsrv): ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except fps and MB/s)"
+  echo "MiniVmm bench (BENCH_ONLY=$ONLY): ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except fps and MB/s)"
   echo "host: $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
   printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
   printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
   printf '%s\n' "${rows[@]}"
-  echo "$winsrv_note"
+  [[ -z $winsrv_note ]] || echo "$winsrv_note"
+  [[ -z $proxy_note ]] || echo "$proxy_note"
   exit 0
 fi
 
@@ -229,6 +275,7 @@ gpu: flush->commit skipped: weston is not installed (apt-get install -y weston)"
 fi
 
 winsrv_rows
+proxy_rows
 
 # --- 5. Linux boot ----------------------------------------------------------------------------
 boot_note=""
@@ -294,4 +341,5 @@ echo "start->exit: process start to exit, median of $RUNS after one warm-up; QEM
 echo "RSS: median of 3 (/usr/bin/time); guest RAM is resident only where touched (growth row ~0, so 'minus guest RAM' is negative): raw peak RSS is the VMM's own footprint"
 echo "$gpu_note"
 [[ -z $winsrv_note ]] || echo "$winsrv_note"
+[[ -z $proxy_note ]] || echo "$proxy_note"
 echo "$boot_note"
