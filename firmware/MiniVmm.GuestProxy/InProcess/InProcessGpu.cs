@@ -21,7 +21,8 @@ internal sealed partial class InProcessGpu : IDisposable
 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
     private readonly Lock _lock = new();
-    private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
+    private readonly Lock _usedLock = new(); // the used ring and _completed: taken by waiters and by the interrupt, never with _lock
+    private readonly HashSet<ushort> _completed = []; // guarded by _usedLock: heads the device has put in the used ring
     private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
     private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
     // The device's loop for compositor sockets and pipes, given so Dispose can end it: left to the device, its
@@ -73,7 +74,11 @@ internal sealed partial class InProcessGpu : IDisposable
         _events.Dispose();
         _memory.Dispose();
         Region.Dispose();
-        Signal(); // a waiter still blocked looks again and finds the device gone
+        // The threads that waited are gone by now (a session disposes its transport after joining them), so their
+        // eventfds can close.
+        foreach (var wake in _wakeEvents.Values)
+            wake.Dispose();
+        _wakeEvents.Dispose();
     }
 
     /// <summary>
