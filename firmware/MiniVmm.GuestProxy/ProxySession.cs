@@ -19,6 +19,10 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     private const int Tick = 100; // ms
     private static readonly TimeSpan ClientWriteTimeout = TimeSpan.FromSeconds(5);
     private readonly ClientEventStream _events = new(new ObjectInterfaces());
+    // The sending thread's scratch, reused for every batch.
+    private readonly ArrayBufferWriter<byte> _batch = new(CrossDomainWire.MaxSendData);
+    private readonly WireWriter _replacement = new();
+    private readonly List<CrossDomainIdentifier> _messageIds = [];
     private volatile bool _stopping;
     private Thread? _toClient, _toHost;
     private PipeRelay? _pipes;
@@ -110,14 +114,15 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     /// </summary>
     private string? Forward(List<byte> pending, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers, ShmTracker tracker)
     {
-        var bytes = pending.ToArray();
+        ReadOnlySpan<byte> bytes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending); // not changed until the end
         var offset = 0;
-        var batch = new ArrayBufferWriter<byte>(bytes.Length);
-        using var replacement = new WireWriter();
-        var messageIds = new List<CrossDomainIdentifier>();
+        var batch = _batch;
+        var replacement = _replacement;
+        var messageIds = _messageIds;
+        batch.ResetWrittenCount();
         while (true)
         {
-            if (!WireMessage.TryParse(bytes.AsSpan(offset), out var message, out var wireError))
+            if (!WireMessage.TryParse(bytes[offset..], out var message, out var wireError))
             {
                 if (wireError != WireError.None)
                     return $"malformed request stream ({wireError})"; // the size field is wrong: no way to resynchronise
@@ -149,7 +154,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
                 batch.ResetWrittenCount();
             }
             identifiers.AddRange(messageIds);
-            batch.Write(replaced ? replacement.Written : bytes.AsSpan(offset, message.Size));
+            batch.Write(replaced ? replacement.Written : bytes.Slice(offset, message.Size));
             offset += message.Size;
         }
         SendBatch(batch.WrittenSpan, identifiers);

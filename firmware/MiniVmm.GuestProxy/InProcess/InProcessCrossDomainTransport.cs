@@ -65,8 +65,9 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
         _poll = null;
         if (response.Type != (uint)VirtioGpuCtrlType.RESP_OK_NODATA)
             throw new InvalidOperationException($"POLL failed: 0x{response.Type:x}");
-        var ring = new byte[4096];
-        _gpu.Memory.Read(new GuestAddress(_channelRing), ring);
+        // The ring's page as it is in guest memory, as a guest proxy reads its mapping: no copy of the page first.
+        if (_gpu.Memory.TryGetSpan(new GuestAddress(_channelRing), PageSize, out var ring) != GuestMemoryError.None)
+            throw new InvalidOperationException("the channel ring is outside guest memory");
         return CrossDomainWire.ParseRing(ring);
     }
 
