@@ -49,7 +49,7 @@ internal sealed class ObjectInterfaces
                         break;
                     Set(id, WaylandInterfaces.Find(arg.Interface!));
                 }
-                else if (!Skip(arg, ref reader))
+                else if (!arg.TrySkip(ref reader))
                     break;
             }
             return info;
@@ -63,13 +63,4 @@ internal sealed class ObjectInterfaces
         else
             _objects[id] = iface;
     }
-
-    private static bool Skip(ArgInfo arg, ref WireReader reader) => arg.Type switch
-    {
-        WireArgType.String => reader.TryReadStringUtf8(arg.Nullable, out _, out _),
-        WireArgType.Array => reader.TryReadArray(out _),
-        WireArgType.Object => reader.TryReadObject(arg.Nullable, out _),
-        WireArgType.Fd => true,
-        _ => reader.TryReadUInt(out _),
-    };
 }
