@@ -10,8 +10,9 @@ namespace MiniVmm.GuestProxy;
 /// <summary>
 /// One Wayland client and its cross-domain context. Two threads, because each side blocks differently: one waits
 /// on the client socket and turns bytes into SENDs, the other waits on POLL fences and turns RECEIVEs into bytes
-/// (and compositor fds, arriving as blob ids, into fds). Either side ending ends both; every wait is bounded so the
-/// threads notice within <see cref="Tick"/>. Pipe data moves on a third thread, the <see cref="PipeRelay"/>'s.
+/// (and compositor fds, arriving as blob ids, into fds). Either side ending ends both. Both sleep in the kernel until
+/// their fd or fence is ready (poll(2), an eventfd); the <see cref="Tick"/> bound on each wait only lets a stopping
+/// session notice. Pipe data moves on a third thread, the <see cref="PipeRelay"/>'s.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Run makes the pipe relay and disposes it after both relay threads end")]
 internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport transport, Action<string> log)

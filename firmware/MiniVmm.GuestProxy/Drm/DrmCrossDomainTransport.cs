@@ -5,9 +5,11 @@ namespace MiniVmm.GuestProxy.Drm;
 
 /// <summary>
 /// The guest transport: the virtio_gpu DRM device (/dev/dri/card0), the flow of reference §3. CONTEXT_INIT with
-/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs, the channel one mapped into this
-/// process; INIT, SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any thread); a fence
-/// event read from the DRM fd means the channel ring holds a message. One instance per client, like a context.
+/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs, both mapped into this process; INIT,
+/// GET_IMAGE_REQUIREMENTS, SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any
+/// thread); a fence event read from the DRM fd means the channel ring holds a message, and VIRTGPU_WAIT on the query
+/// ring's handle that the query ring holds its answer. Every wait sleeps in the kernel (poll(2), VIRTGPU_WAIT). One
+/// instance per client, like a context.
 /// Never run against a real kernel (guest user space cannot run on the build host): its system calls go through
 /// <see cref="IDrmFile"/>, and the tests run all of this code over a model of Linux 6.1's virtio_gpu driver on
 /// MiniVmm's device model (FakeVirtioGpuDrm), alone and under the whole proxy with real Wayland clients.
