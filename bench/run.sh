@@ -97,7 +97,7 @@ proxy_rows() {
     row "proxy pixel bytes copied/frame, $label" "$m" "$damaged (the damaged bytes)" "$(ratio "$m" "$damaged")"
   done
   proxy_note="proxy: the NativeAOT minivmm-guest-proxy --in-process (MiniVmm's device model in the proxy's process) between bench/wl-client.c (libwayland) and a headless Weston 1920x1080, vs the same client connected to the same Weston; roundtrip = $(field roundtrip_rounds "$p") wl_display_roundtrip calls each way, timed in the client, in 10 alternating blocks after an untimed pair
-proxy: frames = an xdg_toplevel with two 1920x1080 XRGB wl_shm buffers; per frame wait for a free buffer, write the damaged area (whole buffer, or a 64x64 square at (64,64)), attach + damage_buffer + commit + wl_display_roundtrip; $(field frames_full "$p") full and $(field frames_64 "$p") 64x64 frames each way (3 alternating runs); bytes copied = what the proxy logs it copied from the client's pool into host blobs, less each buffer's first whole copy, per frame"
+proxy: frames = an xdg_toplevel with two 1920x1080 XRGB wl_shm buffers; per frame wait for a free buffer, write the damaged area (whole buffer, or a 64x64 square at (64,64)), attach + damage_buffer + commit + wl_display_roundtrip; $(field frames_full "$p") full and $(field frames_64 "$p") 64x64 frames each way (3 alternating runs); bytes copied = what the proxy logs it copied from the client's pool into host blobs for a run, less a run of the 4 untimed frames alone (each buffer's first whole frame, then one each in the timed mode), per timed frame"
 }
 
 if [[ -n $ONLY ]]; then

@@ -3,6 +3,7 @@
  *   wl-client frames N full|64   an xdg_toplevel of 1920x1080 XRGB8888, two wl_shm buffers; per frame: wait for a free
  *                                buffer, write the whole buffer (full) or a 64x64 square at (64, 64) (64), attach,
  *                                damage_buffer that area, commit, wl_display_roundtrip; prints frames and seconds
+ *                                (N may be 0: only the four untimed frames)
  * The compositor is $WAYLAND_DISPLAY. Exits 1 with a line on stderr on any failure. */
 #define _GNU_SOURCE
 #include <stdio.h>
@@ -85,14 +86,16 @@ static int frames(struct wl_display *display, int n, int full)
         wl_buffer_add_listener(buffers[i], &buffer_listener, (void *)i);
     }
     double start = 0;
-    for (int frame = -2; frame < n; frame++) { /* two untimed frames: each buffer's first, whole copy */
+    /* Four untimed frames: each buffer's first (whole), then one each in the timed mode, so that the timed frames find
+     * the steady state (a buffer's first timed frame would otherwise still lack the other buffer's whole first frame). */
+    for (int frame = -4; frame < n; frame++) {
         if (frame == 0) start = now_us();
         int b = frame & 1;
         while (busy[b])
             if (wl_display_dispatch(display) < 0) die("dispatch while waiting for a release");
         unsigned char *at = pixels + (long)b * SIZE;
         unsigned char value = (unsigned char)(frame * 37);
-        if (full || frame < 0) {
+        if (full || frame < -2) {
             memset(at, value, SIZE);
             wl_surface_damage_buffer(surface, 0, 0, W, H);
         } else {

@@ -10,13 +10,11 @@ namespace MiniVmm.Bench;
 /// the same Weston natively, in alternating blocks.
 ///   roundtrip: wl_display_roundtrip, each one timed by the client.
 ///   frames:    1920x1080 frames of two wl_shm buffers (full damage, then a 64x64 damage), each followed by a
-///              wl_display_roundtrip; frames/s, and the pixel bytes the proxy copied per frame after each buffer's first
-///              whole copy (from the line the proxy logs when the client goes).
+///              wl_display_roundtrip; frames/s, and the pixel bytes the proxy copied per timed frame (from the line the
+///              proxy logs when a client goes: a run of the untimed frames alone is subtracted).
 /// </summary>
 internal static class ProxyBench
 {
-    private const long BufferBytes = 1920L * 4 * 1080;
-
     public static int Run(string[] args)
     {
         string proxy = Option(args, "--proxy"), client = Option(args, "--client");
@@ -50,11 +48,12 @@ internal static class ProxyBench
                 for (int block = 0; block < 3; block++)
                 {
                     nativeSeconds += Seconds(RunClient(client, weston, weston.SocketPath, "frames", frames, mode));
-                    int before = CopyLines(log).Count;
-                    proxySeconds += Seconds(RunClient(client, weston, socket, "frames", frames, mode));
-                    var (bytes, count) = WaitForCopyLine(log, before);
-                    copied += bytes - 2 * BufferBytes; // each buffer's first commit copies it whole (untimed frames)
-                    commits += count - 2;
+                    // The untimed frames alone, then with the timed ones: the difference is what the timed frames copied.
+                    var (warmBytes, warmCommits) = ProxiedFrames(client, weston, socket, log, 0, mode, out _);
+                    var (bytes, count) = ProxiedFrames(client, weston, socket, log, frames, mode, out var seconds);
+                    proxySeconds += seconds;
+                    copied += bytes - warmBytes;
+                    commits += count - warmCommits;
                 }
                 figures.Add(FormattableString.Invariant(
                     $"fps_{mode}={3 * frames / proxySeconds:0.0} native_fps_{mode}={3 * frames / nativeSeconds:0.0} copied_per_frame_{mode}={(double)copied / commits:0} frames_{mode}={3 * frames}"));
@@ -68,6 +67,14 @@ internal static class ProxyBench
             process.Kill();
             process.WaitForExit();
         }
+    }
+
+    /// <summary>One client run through the proxy: what the proxy says it copied for it, and the client's timed seconds.</summary>
+    private static (long Bytes, long Commits) ProxiedFrames(string client, WestonCompositor weston, string socket, List<string> log, int frames, string mode, out double seconds)
+    {
+        int before = CopyLines(log).Count;
+        seconds = Seconds(RunClient(client, weston, socket, "frames", frames, mode));
+        return WaitForCopyLine(log, before);
     }
 
     private static Process StartProxy(string proxy, string socket, string compositor, List<string> log)

@@ -115,6 +115,8 @@ internal sealed partial class InProcessGpu
     /// </summary>
     public bool WaitFor(MockChain chain, TimeSpan timeout)
     {
+        if (IsComplete(chain))
+            return true; // commands the device answers while it is kicked: no waiting, no registration
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
         var wake = _wakeEvents.Value!;
         while (true)
