@@ -74,7 +74,7 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
     public Fd OpenHostBlob(uint blobId, ulong size)
     {
         var id = (uint)Interlocked.Increment(ref _nextResource); // the receive thread and the send thread both create
-        CreateHost3D(id, blobId, size);
+        CreateHost3D(id, blobId, (size + PageSize - 1) & ~(PageSize - 1)); // a keymap's size rarely is whole pages
         // The resource is dropped at once: the client's fd alone keeps the pages alive, as a PRIME export would.
         var fd = MemfdOf(id, blobId);
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = id })), "UNREF");
@@ -104,8 +104,8 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = blob.ResourceId })), "UNREF");
 
     /// <summary>
-    /// RESOURCE_CREATE_BLOB(HOST3D) as Linux's driver sends it: the size rounded up to whole pages (a compositor fd's
-    /// size, e.g. a keymap's, rarely is one; the device refuses anything else).
+    /// RESOURCE_CREATE_BLOB(HOST3D) of exactly <paramref name="size"/> bytes: an image's is the host's answer (crosvm
+    /// wants it unchanged), a compositor fd's is rounded up to whole pages by the caller, as Linux's driver does.
     /// </summary>
     private void CreateHost3D(uint id, uint blobId, ulong size) =>
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceCreateBlob
@@ -115,7 +115,7 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
             BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D,
             BlobFlags = VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE | VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
             BlobId = blobId,
-            Size = (size + PageSize - 1) & ~(PageSize - 1),
+            Size = size,
         })), $"RESOURCE_CREATE_BLOB(HOST3D, blob_id {blobId})");
 
     /// <summary>
