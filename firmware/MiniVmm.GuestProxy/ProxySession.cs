@@ -67,10 +67,11 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
 
     /// <summary>
     /// Client bytes → SENDs. Bytes are framed into whole requests so <see cref="ShmTracker"/> can follow wl_shm; a
-    /// batch of requests goes out with the blob identifiers that replace their fds (fds may arrive before the bytes
-    /// that use them, never after, so the identifiers ride on the batch's first SEND). Pipes go as READ_PIPE
-    /// identifiers in queue order (<see cref="ClientPipes"/>). Any other fd that no tracked request claims (a socket,
-    /// a device, a dma-buf) is refused: forwarding its message without the fd would desynchronise the client.
+    /// batch of requests goes out with the identifiers of the fds they take (the host blob each wl_buffer gets, the
+    /// client's pipes as READ_PIPE), in the order the requests take them, on the batch's first SEND (fds may reach the
+    /// compositor before the bytes that use them, never after). At most one READ_PIPE per SEND. Any other fd that no
+    /// tracked request claims (a socket, a device, a dma-buf) is refused: forwarding its message without the fd would
+    /// desynchronise the client.
     /// </summary>
     private void RelayToHost()
     {
