@@ -1,4 +1,5 @@
 using System.IO.Pipes;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 
@@ -112,6 +113,9 @@ public sealed class PipesThroughTheProxyTests
             Assert.StartsWith("pipe:", ScriptedChain.Kind(fds[0]));
             Assert.StartsWith("/memfd:", ScriptedChain.Kind(fds[1])); // the host blob that replaced the client's pool
             Assert.StartsWith("pipe:", ScriptedChain.Kind(fds[2]));
+            // crosvm takes one READ_PIPE per SEND: the two went in separate SENDs, the blob with the first.
+            var types = Assert.Single(chain.Transports).Sends.Where(ids => ids.Length > 0).Select(ids => ids.Select(id => (CrossDomainIdType)id.Type).ToArray()).ToList();
+            Assert.Equal([[CrossDomainIdType.ReadPipe, CrossDomainIdType.VirtgpuBlob], [CrossDomainIdType.ReadPipe]], types);
             // Each compositor pipe leads to its own client pipe, in order.
             first.DisposeLocalCopyOfClientHandle();
             second.DisposeLocalCopyOfClientHandle();
