@@ -10,6 +10,9 @@
 #   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
 #   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute)
 #   BENCH_ONLY=budget            only the hostile-guest rows: host memory held under each attack / max-host-memory (~30 s)
+#   BENCH_ONLY=proxy             only the guest-proxy rows: the NativeAOT proxy between a libwayland client (gcc,
+#                                libwayland-dev, wayland-protocols) and weston vs the client native (~3 minutes)
+#   BENCH_ONLY="winsrv proxy"    both
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -76,6 +79,42 @@ budget_rows() {
   done <<<"$out"
   budget_note+="budget: each attack on a fresh device model (64 MiB budget), driven through the virtqueue; heap = managed heap growth after a full GC, ratio = heap / budget (<= 1.0x wanted)"
 }
+# --- guest proxy --------------------------------------------------------------------------------
+# The shipped proxy (NativeAOT, as images/build-wayland.sh publishes it) with the in-process transport, between a
+# plain libwayland client (bench/wl-client.c) and a headless Weston, vs the same client on the same Weston.
+proxy_note=""
+proxy_rows() {
+  if ! command -v weston >/dev/null || ! command -v wayland-scanner >/dev/null || [[ ! -e /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml ]]; then
+    proxy_note="proxy: skipped: needs weston, libwayland-dev and wayland-protocols (apt-get install -y weston libwayland-dev wayland-protocols)"
+    return
+  fi
+  log "proxy: dotnet publish firmware/MiniVmm.GuestProxy (NativeAOT) and gcc bench/wl-client.c ..."
+  dotnet publish firmware/MiniVmm.GuestProxy/MiniVmm.GuestProxy.csproj -c Release -r linux-x64 -nologo -v q \
+    -p:CustomBeforeMicrosoftCommonProps="$ROOT/images/wayland/publish-aot.props" --artifacts-path "$OUT/art-proxy" \
+    -o "$OUT/proxy-aot" >"$OUT/build-proxy.log" 2>&1 || { tail -20 "$OUT/build-proxy.log" >&2; fail "dotnet publish the guest proxy (NativeAOT)"; }
+  local xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
+  wayland-scanner client-header "$xdg" "$OUT/xdg-shell-client-protocol.h" && wayland-scanner private-code "$xdg" "$OUT/xdg-shell-protocol.c" \
+    && gcc -O2 -Wall -Wextra -I"$OUT" -o "$OUT/wl-client" bench/wl-client.c "$OUT/xdg-shell-protocol.c" -lwayland-client \
+    || fail "gcc bench/wl-client.c"
+  log "proxy: wl_display_roundtrip and 1080p frames, NativeAOT proxy vs native, runs $GPU_RUNS ..."
+  local p m b
+  p=$("${BENCH[@]}" proxy --proxy "$OUT/proxy-aot/minivmm-guest-proxy" --client "$OUT/wl-client" --runs "$GPU_RUNS") || fail "proxy"
+  for stat in median p90; do
+    m=$(field "roundtrip_${stat}_us" "$p") b=$(field "roundtrip_native_${stat}_us" "$p")
+    row "proxy wl_display_roundtrip, $stat (us)" "$m" "$b (same client, native)" "$(ratio "$m" "$b")"
+  done
+  for mode in full 64; do
+    local label=$([[ $mode == full ]] && echo "full damage" || echo "64x64 damage")
+    m=$(field "fps_$mode" "$p") b=$(field "native_fps_$mode" "$p")
+    row "proxy 1080p frames, $label (fps)" "$m" "$b (same client, native)" "$(ratio "$m" "$b")"
+    local damaged=$([[ $mode == full ]] && echo 8294400 || echo 16384)
+    m=$(field "copied_per_frame_$mode" "$p")
+    row "proxy pixel bytes copied/frame, $label" "$m" "$damaged (the damaged bytes)" "$(ratio "$m" "$damaged")"
+  done
+  proxy_note="proxy: the NativeAOT minivmm-guest-proxy --in-process (MiniVmm's device model in the proxy's process) between bench/wl-client.c (libwayland) and a headless Weston 1920x1080, vs the same client connected to the same Weston; roundtrip = $(field roundtrip_rounds "$p") wl_display_roundtrip calls each way, timed in the client, in 10 alternating blocks after an untimed pair
+proxy: frames = an xdg_toplevel with two 1920x1080 XRGB wl_shm buffers; per frame wait for a free buffer, write the damaged area (whole buffer, or a 64x64 square at (64,64)), attach + damage_buffer + commit + wl_display_roundtrip; $(field frames_full "$p") full and $(field frames_64 "$p") 64x64 frames each way (3 alternating runs); bytes copied = what the proxy logs it copied from the client's pool into host blobs for a run, less a run of the 4 untimed frames alone (each buffer's first whole frame, then one each in the timed mode), per timed frame"
+}
+
 # BENCH_ONLY modes: build the helper and define the row helpers the full run defines further down.
 only_setup() {
   log "building bench helper (Release) ..."
@@ -96,17 +135,24 @@ if [[ $ONLY == budget ]]; then
   echo "$budget_note"
   exit 0
 fi
-if [[ $ONLY == winsrv ]]; then
+if [[ -n $ONLY ]]; then
   only_setup
   load_start=$(cut -d' ' -f1-3 /proc/loadavg)
-  winsrv_rows
+  for part in $ONLY; do
+    case $part in
+      winsrv) winsrv_rows ;;
+      proxy) proxy_rows ;;
+      *) fail "BENCH_ONLY=$ONLY: the parts are winsrv and proxy (or budget alone)" ;;
+    esac
+  done
   echo
-  echo "MiniVmm bench (BENCH_ONLY=winsrv): ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except fps and MB/s)"
+  echo "MiniVmm bench (BENCH_ONLY=$ONLY): ratio = MiniVmm / baseline, same run, same machine (lower is better for MiniVmm, except fps and MB/s)"
   echo "host: $(nproc) CPUs; load average at start $load_start, at end $(cut -d' ' -f1-3 /proc/loadavg)"
   printf '| %-46s | %10s | %-30s | %6s |\n' "benchmark" "MiniVmm" "baseline" "ratio"
   printf '|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..48})" "$(printf -- '-%.0s' {1..12})" "$(printf -- '-%.0s' {1..32})" "$(printf -- '-%.0s' {1..8})"
   printf '%s\n' "${rows[@]}"
-  echo "$winsrv_note"
+  [[ -z $winsrv_note ]] || echo "$winsrv_note"
+  [[ -z $proxy_note ]] || echo "$proxy_note"
   exit 0
 fi
 
@@ -276,6 +322,7 @@ gpu: flush->commit skipped: weston is not installed (apt-get install -y weston)"
 fi
 
 winsrv_rows
+proxy_rows
 budget_rows
 
 # --- 5. Linux boot ----------------------------------------------------------------------------
@@ -349,5 +396,6 @@ if ((kvm)); then
 fi
 echo "$gpu_note"
 [[ -z $winsrv_note ]] || echo "$winsrv_note"
+[[ -z $proxy_note ]] || echo "$proxy_note"
 echo "$budget_note"
 echo "$boot_note"

@@ -21,6 +21,9 @@ namespace MiniVmm.Bench;
 ///   budget                      host memory held under each hostile-guest attack vs the max-host-memory budget (<see cref="BudgetBench"/>)
 ///   winsrv [--runs R]           cross-domain host half vs a native client on one headless Weston: wl_display.sync
 ///                               round trip, 1080p frames through a HOST3D-blob wl_shm pool, SEND throughput
+///   proxy --proxy BIN --client BIN [--runs R]
+///                               the shipped guest proxy between a libwayland client and a headless Weston vs the
+///                               same client native: wl_display_roundtrip, 1080p frames (full and 64x64 damage)
 /// </summary>
 public static class Program
 {
@@ -38,6 +41,7 @@ public static class Program
                 "gpu-flush" => GpuBench.Flush(args[1..]),
                 "winsrv" => CrossDomainBench.Run(args[1..]),
                 "budget" => BudgetBench.Run(args[1..]),
+                "proxy" => ProxyBench.Run(args[1..]),
                 _ => Usage(),
             };
         }
@@ -50,7 +54,7 @@ public static class Program
 
     private static int Usage()
     {
-        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG | gpu-transfer [--runs R] | gpu-flush [--runs R] | winsrv [--runs R] | budget");
+        Console.Error.WriteLine("usage: minivmm-bench write-payloads DIR [N...] | startup --runs R [--warmup W] [--expect-exit C] -- CMD... | until-line --log F --timeout S [--until T]... [--stop-on T]... -- CMD... | last-common BASELINE_LOG PRODUCT_LOG | gpu-transfer [--runs R] | gpu-flush [--runs R] | winsrv [--runs R] | budget | proxy --proxy BIN --client BIN [--runs R]");
         return 2;
     }
 

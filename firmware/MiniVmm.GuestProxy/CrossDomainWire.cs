@@ -20,6 +20,34 @@ public static class CrossDomainWire
 
     public static byte[] Poll() => CrossDomainCommands.Poll();
 
+    /// <summary>GET_IMAGE_REQUIREMENTS for a linear <paramref name="drmFormat"/> image (sommelier asks GBM_BO_USE_LINEAR | SCANOUT).</summary>
+    public static byte[] GetImageRequirements(uint width, uint height, uint drmFormat) => Bytes(new CrossDomainGetImageRequirements
+    {
+        Hdr = CrossDomainCommands.Header(CrossDomainCmd.GetImageRequirements, CrossDomainGetImageRequirements.Size),
+        Width = width,
+        Height = height,
+        DrmFormat = drmFormat,
+        Flags = GbmBoUseScanout | GbmBoUseLinear,
+    });
+
+    private const uint GbmBoUseScanout = 1 << 0, GbmBoUseLinear = 1 << 4;
+
+    /// <summary>
+    /// The query ring after GET_IMAGE_REQUIREMENTS. The proxy zeroes the ring before asking, so blob_id 0 or size 0
+    /// means the host wrote nothing (it refused the query): an exception, never a stale layout.
+    /// </summary>
+    public static ImageRequirements ParseImageRequirements(ReadOnlySpan<byte> ring, uint width, uint height, uint drmFormat)
+    {
+        var answer = MemoryMarshal.Read<CrossDomainImageRequirements>(ring);
+        if (answer.BlobId == 0 || answer.SizeBytes == 0)
+            throw new InvalidOperationException($"the host has no layout for a {width}x{height} image of DRM format {Fourcc(drmFormat)}");
+        return new ImageRequirements(answer.BlobId, answer.SizeBytes, answer.Strides[0], answer.Offsets[0]);
+    }
+
+    /// <summary>A DRM fourcc as its four letters (0x34325258 → "XR24").</summary>
+    public static string Fourcc(uint code) =>
+        string.Concat(Enumerable.Range(0, 4).Select(i => (char)((code >> (8 * i)) & 0xFF)).Select(c => c is >= ' ' and <= '~' ? c : '?'));
+
     public static byte[] Send(ReadOnlySpan<byte> data, ReadOnlySpan<CrossDomainIdentifier> identifiers)
     {
         if (data.Length > MaxSendData || identifiers.Length > CrossDomainConstants.MaxIdentifiers)

@@ -4,11 +4,17 @@ using MiniVmm.Wayland;
 namespace MiniVmm.GuestProxy;
 
 /// <summary>
-/// A HOST3D blob the proxy made for a client's wl_shm pool: <see cref="ResourceId"/> names it in a SEND (the host
+/// A HOST3D blob the proxy made for a client's wl_buffer: <see cref="ResourceId"/> names it in a SEND (the host
 /// passes its memfd to the compositor), <see cref="Handle"/> frees it (DRM: the GEM handle; in-process: the resource
 /// id again), and <see cref="Fd"/> is what the proxy mmaps to copy the client's pixels in.
 /// </summary>
 public sealed record HostBlob(uint ResourceId, uint Handle, Fd Fd, ulong Size);
+
+/// <summary>
+/// The host's answer to GET_IMAGE_REQUIREMENTS (struct CrossDomainImageRequirements, plane 0): the blob_id and size a
+/// HOST3D blob for that image must be created with (crosvm refuses any other pair), and the first plane's layout.
+/// </summary>
+public sealed record ImageRequirements(uint BlobId, ulong Size, uint Stride, uint Offset);
 
 /// <summary>
 /// A message the host wrote on the channel ring when a POLL fence completed. <see cref="IsHangUp"/>: the empty
@@ -57,12 +63,18 @@ public interface ICrossDomainTransport : IDisposable
     Fd OpenHostBlob(uint blobId, ulong size);
 
     /// <summary>
-    /// A fresh HOST3D blob of <paramref name="size"/> bytes (a page multiple), attached to this context so a SEND may
-    /// name it. MiniVmm's device makes zeroed pages for a blob_id it never registered, so no GET_IMAGE_REQUIREMENTS
-    /// round trip is needed (crosvm would want that query's blob_id; not done, since only MiniVmm's device is targeted).
+    /// GET_IMAGE_REQUIREMENTS on the query ring for a linear image of <paramref name="drmFormat"/> (a DRM fourcc),
+    /// waited for. Throws <see cref="InvalidOperationException"/> when the host answers no layout (an unsupported
+    /// format or size): the ring is cleared first, so a stale answer is never taken for a fresh one.
     /// </summary>
-    HostBlob CreateHostBlob(ulong size);
+    ImageRequirements GetImageRequirements(uint width, uint height, uint drmFormat);
 
-    /// <summary>Frees a blob from <see cref="CreateHostBlob"/> (after the SEND that named it); its Fd stays the caller's.</summary>
+    /// <summary>
+    /// RESOURCE_CREATE_BLOB(HOST3D) with exactly <paramref name="image"/>'s blob_id and size, as crosvm requires, attached
+    /// to this context so a SEND may name it, plus an fd the proxy can mmap.
+    /// </summary>
+    HostBlob CreateHostBlob(ImageRequirements image);
+
+    /// <summary>Frees a blob from <see cref="CreateHostBlob(ImageRequirements)"/> (after the SEND that named it); its Fd stays the caller's.</summary>
     void DestroyHostBlob(HostBlob blob);
 }

@@ -10,15 +10,20 @@ namespace MiniVmm.GuestProxy;
 /// <summary>
 /// One Wayland client and its cross-domain context. Two threads, because each side blocks differently: one waits
 /// on the client socket and turns bytes into SENDs, the other waits on POLL fences and turns RECEIVEs into bytes
-/// (and compositor fds, arriving as blob ids, into fds). Either side ending ends both; every wait is bounded so the
-/// threads notice within <see cref="Tick"/>. Pipe data moves on a third thread, the <see cref="PipeRelay"/>'s.
+/// (and compositor fds, arriving as blob ids, into fds). Either side ending ends both. Both sleep in the kernel until
+/// their fd or fence is ready (poll(2), an eventfd); the <see cref="Tick"/> bound on each wait only lets a stopping
+/// session notice. Pipe data moves on a third thread, the <see cref="PipeRelay"/>'s.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001", Justification = "Run makes the pipe relay and disposes it after both relay threads end")]
 internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport transport, Action<string> log)
 {
     private const int Tick = 100; // ms
     private static readonly TimeSpan ClientWriteTimeout = TimeSpan.FromSeconds(5);
-    private readonly ClientEventStream _events = new();
+    private readonly ClientEventStream _events = new(new ObjectInterfaces());
+    // The sending thread's scratch, reused for every batch.
+    private readonly ArrayBufferWriter<byte> _batch = new(CrossDomainWire.MaxSendData);
+    private readonly WireWriter _replacement = new();
+    private readonly List<CrossDomainIdentifier> _messageIds = [];
     private volatile bool _stopping;
     private Thread? _toClient, _toHost;
     private PipeRelay? _pipes;
@@ -62,10 +67,11 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
 
     /// <summary>
     /// Client bytes → SENDs. Bytes are framed into whole requests so <see cref="ShmTracker"/> can follow wl_shm; a
-    /// batch of requests goes out with the blob identifiers that replace their fds (fds may arrive before the bytes
-    /// that use them, never after, so the identifiers ride on the batch's first SEND). Pipes go as READ_PIPE
-    /// identifiers in queue order (<see cref="ClientPipes"/>). Any other fd that no tracked request claims (a socket,
-    /// a device, a dma-buf) is refused: forwarding its message without the fd would desynchronise the client.
+    /// batch of requests goes out with the identifiers of the fds they take (the host blob each wl_buffer gets, the
+    /// client's pipes as READ_PIPE), in the order the requests take them, on the batch's first SEND (fds may reach the
+    /// compositor before the bytes that use them, never after). At most one READ_PIPE per SEND. Any other fd that no
+    /// tracked request claims (a socket, a device, a dma-buf) is refused: forwarding its message without the fd would
+    /// desynchronise the client.
     /// </summary>
     private void RelayToHost()
     {
@@ -73,6 +79,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         var pending = new List<byte>();
         var received = new List<Fd>();
         var fds = new Queue<Fd>();
+        var identifiers = new List<CrossDomainIdentifier>(); // the next SEND's: blobs and pipes ride with its first page
         using var tracker = new ShmTracker(transport, _events);
         try
         {
@@ -88,7 +95,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
                 if (read < 0)
                     continue;
                 pending.AddRange(buffer.AsSpan(0, read));
-                if (Forward(pending, fds, tracker) is { } refusal)
+                if (Forward(pending, fds, identifiers, tracker) is { } refusal)
                 {
                     log($"client {number}: {refusal}; closing it");
                     return;
@@ -99,6 +106,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         {
             foreach (var fd in fds)
                 fd.Dispose();
+            log($"client {number}: {tracker.BytesCopied} pixel bytes copied into host buffers over {tracker.Refreshes} commits");
         }
     }
 
@@ -106,17 +114,17 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     /// Sends every complete request in <paramref name="pending"/> (or what the tracker replaced it with) and removes
     /// it; null or why to close.
     /// </summary>
-    private string? Forward(List<byte> pending, Queue<Fd> fds, ShmTracker tracker)
+    private string? Forward(List<byte> pending, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers, ShmTracker tracker)
     {
-        var bytes = pending.ToArray();
+        ReadOnlySpan<byte> bytes = System.Runtime.InteropServices.CollectionsMarshal.AsSpan(pending); // not changed until the end
         var offset = 0;
-        var batch = new ArrayBufferWriter<byte>(bytes.Length);
-        using var replacement = new WireWriter();
-        var identifiers = new List<CrossDomainIdentifier>();
-        var messageIds = new List<CrossDomainIdentifier>();
+        var batch = _batch;
+        var replacement = _replacement;
+        var messageIds = _messageIds;
+        batch.ResetWrittenCount();
         while (true)
         {
-            if (!WireMessage.TryParse(bytes.AsSpan(offset), out var message, out var wireError))
+            if (!WireMessage.TryParse(bytes[offset..], out var message, out var wireError))
             {
                 if (wireError != WireError.None)
                     return $"malformed request stream ({wireError})"; // the size field is wrong: no way to resynchronise
@@ -124,34 +132,50 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             }
             messageIds.Clear();
             replacement.Clear();
-            // Room is left for the pool fd this request may take, so one request's identifiers always fit a SEND.
-            if (ClientPipes.TakeLeading(fds, _pipes!, messageIds, CrossDomainConstants.MaxIdentifiers - 1) is { } pipeRefusal)
-                return pipeRefusal;
-            if (tracker.Inspect(message, fds, messageIds, replacement) is { } refusal)
+            var fdsTaken = _events.Interfaces.FollowRequest(message);
+            var queued = fds.Count;
+            if (tracker.Inspect(message, fds, messageIds, replacement, out var replaced) is { } refusal)
                 return refusal;
+            fdsTaken -= queued - fds.Count; // the pool fd the tracker took
+            // A pipe at the head goes with the request that takes it: earlier, it could reach the compositor before a
+            // host blob the proxy makes for a request in between (a request of an unknown protocol may take it). At most
+            // one READ_PIPE per SEND (crosvm's rule): a batch that has one is sent first.
+            if (fdsTaken is null or > 0 && ClientPipes.NextIsPipe(fds))
+            {
+                if (HasReadPipe(identifiers))
+                {
+                    SendBatch(batch.WrittenSpan, identifiers);
+                    batch.ResetWrittenCount();
+                }
+                if (!HasReadPipe(identifiers) && ClientPipes.TakeLeading(fds, _pipes!, messageIds, 1) is { } pipeRefusal)
+                    return pipeRefusal;
+            }
             if (identifiers.Count + messageIds.Count > CrossDomainConstants.MaxIdentifiers)
             {
                 SendBatch(batch.WrittenSpan, identifiers);
                 batch.ResetWrittenCount();
             }
             identifiers.AddRange(messageIds);
-            batch.Write(replacement.Written.IsEmpty ? bytes.AsSpan(offset, message.Size) : replacement.Written);
+            batch.Write(replaced ? replacement.Written : bytes.Slice(offset, message.Size));
             offset += message.Size;
         }
-        // Pipes queued behind the last request belong to requests still on their way; they may go first.
-        if (offset > 0 && ClientPipes.TakeLeading(fds, _pipes!, identifiers, CrossDomainConstants.MaxIdentifiers - identifiers.Count) is { } lateRefusal)
-            return lateRefusal;
         SendBatch(batch.WrittenSpan, identifiers);
         tracker.AfterSend();
         pending.RemoveRange(0, offset);
-        if (pending.Count == 0 && fds.Count > 0)
-            return $"sent {fds.Count} fd(s) that no wl_shm.create_pool took (sockets, devices and dma-bufs cannot be forwarded)";
+        // A pipe may wait for its request (one READ_PIPE per SEND); any other fd no request took cannot be forwarded.
+        if (pending.Count == 0 && fds.Count > 0 && !ClientPipes.NextIsPipe(fds))
+            return $"sent {fds.Count} fd(s) that no request took (sockets, devices and dma-bufs cannot be forwarded)";
         return null;
     }
+
+    private static bool HasReadPipe(List<CrossDomainIdentifier> identifiers) =>
+        identifiers.Exists(id => id.Type == (uint)CrossDomainIdType.ReadPipe);
 
     /// <summary>One batch, a page per SEND; the identifiers go with the first page so fds precede their requests.</summary>
     private void SendBatch(ReadOnlySpan<byte> batch, List<CrossDomainIdentifier> identifiers)
     {
+        if (batch.IsEmpty)
+            return; // identifiers wait for bytes to ride on (a stream socket drops fds sent with none)
         var ids = identifiers.ToArray();
         identifiers.Clear();
         for (var at = 0; at < batch.Length; at += CrossDomainWire.MaxSendData)

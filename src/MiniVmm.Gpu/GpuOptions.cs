@@ -59,14 +59,6 @@ public sealed record GpuOptions
     /// </summary>
     public CompositorSockets WaylandSockets { get; init; } = CompositorSockets.None;
 
-    /// <summary>
-    /// Transitional, off by default and not on the command line: accept what crosvm refuses and MiniVmm's own guest
-    /// proxy still does, a cross-domain HOST3D blob whose blob_id no GET_IMAGE_REQUIREMENTS returned (it gets fresh
-    /// zeroed pages) and more than one READ_PIPE in a SEND. Only the guest proxy's in-process device model sets it,
-    /// until the proxy allocates every blob from a query and sends one read pipe per SEND.
-    /// </summary>
-    public bool LenientCrossDomainRules { get; init; }
-
     /// <summary>--trace xdomain: a line per cross-domain command and RECEIVE/READ, with the Wayland messages decoded. Not parsed.</summary>
     public Action<string>? CrossDomainTrace { get; init; }
 

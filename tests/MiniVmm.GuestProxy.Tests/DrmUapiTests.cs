@@ -27,6 +27,8 @@ public sealed class DrmUapiTests(ITestOutputHelper output)
         {
             ["DRM_IOCTL_VIRTGPU_MAP"] = VirtGpuDrm.Map,
             ["DRM_IOCTL_VIRTGPU_EXECBUFFER"] = VirtGpuDrm.ExecBuffer,
+            ["DRM_IOCTL_VIRTGPU_WAIT"] = VirtGpuDrm.Wait,
+            ["EBUSY"] = (ulong)VirtGpuDrm.Ebusy,
             ["DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB"] = VirtGpuDrm.ResourceCreateBlob,
             ["DRM_IOCTL_VIRTGPU_CONTEXT_INIT"] = VirtGpuDrm.ContextInit,
             ["DRM_IOCTL_PRIME_HANDLE_TO_FD"] = VirtGpuDrm.PrimeHandleToFd,
@@ -62,6 +64,7 @@ public sealed class DrmUapiTests(ITestOutputHelper output)
     [
         StructLayoutFacts.Of<DrmVirtGpuMap>("struct drm_virtgpu_map"),
         StructLayoutFacts.Of<DrmVirtGpuExecBuffer>("struct drm_virtgpu_execbuffer"),
+        StructLayoutFacts.Of<DrmVirtGpuWait>("struct drm_virtgpu_3d_wait"),
         StructLayoutFacts.Of<DrmVirtGpuResourceCreateBlob>("struct drm_virtgpu_resource_create_blob"),
         StructLayoutFacts.Of<DrmVirtGpuContextSetParam>("struct drm_virtgpu_context_set_param"),
         StructLayoutFacts.Of<DrmVirtGpuContextInit>("struct drm_virtgpu_context_init"),
@@ -117,13 +120,13 @@ public sealed class DrmUapiTests(ITestOutputHelper output)
         var lines = new List<string>
         {
             // Raw include/uapi headers still carry __user (headers_install strips it) and use fcntl.h's O_ flags.
-            "#include <fcntl.h>", "#include <stddef.h>", "#include <stdio.h>", "#define __user", "#include \"drm/virtgpu_drm.h\"",
+            "#include <errno.h>", "#include <fcntl.h>", "#include <stddef.h>", "#include <stdio.h>", "#define __user", "#include \"drm/virtgpu_drm.h\"",
             "#define P(name, value) printf(\"%s=%llu\\n\", name, (unsigned long long)(value))",
             "int main(void) {",
         };
         foreach (var name in new[]
         {
-            "DRM_IOCTL_VIRTGPU_MAP", "DRM_IOCTL_VIRTGPU_EXECBUFFER", "DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB",
+            "DRM_IOCTL_VIRTGPU_MAP", "DRM_IOCTL_VIRTGPU_EXECBUFFER", "DRM_IOCTL_VIRTGPU_WAIT", "EBUSY", "DRM_IOCTL_VIRTGPU_RESOURCE_CREATE_BLOB",
             "DRM_IOCTL_VIRTGPU_CONTEXT_INIT", "DRM_IOCTL_PRIME_HANDLE_TO_FD", "DRM_IOCTL_GEM_CLOSE", "VIRTGPU_EXECBUF_RING_IDX",
             "VIRTGPU_BLOB_MEM_GUEST", "VIRTGPU_BLOB_MEM_HOST3D", "VIRTGPU_BLOB_FLAG_USE_MAPPABLE",
             "VIRTGPU_BLOB_FLAG_USE_SHAREABLE", "VIRTGPU_CONTEXT_PARAM_CAPSET_ID", "VIRTGPU_CONTEXT_PARAM_NUM_RINGS",

@@ -5,9 +5,11 @@ namespace MiniVmm.GuestProxy.Drm;
 
 /// <summary>
 /// The guest transport: the virtio_gpu DRM device (/dev/dri/card0), the flow of reference §3. CONTEXT_INIT with
-/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs, the channel one mapped into this
-/// process; INIT, SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any thread); a fence
-/// event read from the DRM fd means the channel ring holds a message. One instance per client, like a context.
+/// capset 5, two rings (query, channel) polled on ring 1; two GUEST ring blobs, both mapped into this process; INIT,
+/// GET_IMAGE_REQUIREMENTS, SEND, WRITE and POLL as EXECBUFFERs (POLL on ring 1; the others on ring 0, from any
+/// thread); a fence event read from the DRM fd means the channel ring holds a message, and VIRTGPU_WAIT on the query
+/// ring's handle that the query ring holds its answer. Every wait sleeps in the kernel (poll(2), VIRTGPU_WAIT). One
+/// instance per client, like a context.
 /// Never run against a real kernel (guest user space cannot run on the build host): its system calls go through
 /// <see cref="IDrmFile"/>, and the tests run all of this code over a model of Linux 6.1's virtio_gpu driver on
 /// MiniVmm's device model (FakeVirtioGpuDrm), alone and under the whole proxy with real Wayland clients.
@@ -18,7 +20,8 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
     private readonly IDrmFile _drm;
     private readonly string _devicePath;
     private readonly uint _channelType;
-    private byte* _channelRing;
+    private byte* _channelRing, _queryRing;
+    private uint _queryRingHandle;
     private bool _pollOutstanding;
 
     public DrmCrossDomainTransport(string devicePath = "/dev/dri/card0", uint channelType = Gpu.CrossDomain.CrossDomainConstants.ChannelTypeWayland)
@@ -45,10 +48,11 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
         parameters[2] = new() { Param = VirtGpuDrm.ParamPollRingsMask, Value = 1UL << 1 };
         var init = new DrmVirtGpuContextInit { NumParams = 3, CtxSetParams = (ulong)parameters };
         Ioctl(VirtGpuDrm.ContextInit, &init, "CONTEXT_INIT(capset 5)");
-        // The query ring is only written for GET_IMAGE_REQUIREMENTS, which the proxy never asks: it needs no mapping
-        // (a mapping made and dropped here would stay in the process for good).
-        var (queryRes, _) = CreateRing(map: false);
-        var (channelRes, channelRing) = CreateRing(map: true);
+        // The query ring holds GET_IMAGE_REQUIREMENTS answers (one per wl_buffer); the channel ring POLL's messages.
+        var (queryRes, queryHandle, queryRing) = CreateRing();
+        _queryRingHandle = queryHandle;
+        _queryRing = (byte*)queryRing;
+        var (channelRes, _, channelRing) = CreateRing();
         _channelRing = (byte*)channelRing;
         Execute(CrossDomainWire.Init(queryRes, channelRes, _channelType), ring: 0);
     }
@@ -95,20 +99,40 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
         return new Fd(prime.Fd);
     }
 
-    public HostBlob CreateHostBlob(ulong size)
+    /// <summary>
+    /// As sommelier's image query: the command goes on ring 0 (the query ring's timeline) with the query ring's GEM
+    /// handle in the EXECBUFFER, so the fence is attached to that buffer, and VIRTGPU_WAIT on the handle sleeps in the
+    /// kernel until the host has answered.
+    /// </summary>
+    public ImageRequirements GetImageRequirements(uint width, uint height, uint drmFormat)
     {
-        // blob_id 0: MiniVmm's device makes fresh pages for it (see the interface). The GEM handle is kept so the
-        // SEND can name res_handle and DestroyHostBlob can close it; the dma-buf is what the proxy mmaps.
+        new Span<byte>(_queryRing, CrossDomainImageRequirements.Size).Clear();
+        Execute(CrossDomainWire.GetImageRequirements(width, height, drmFormat), ring: 0, _queryRingHandle);
+        var wait = new DrmVirtGpuWait { Handle = _queryRingHandle };
+        int result;
+        do
+            result = _drm.Ioctl(VirtGpuDrm.Wait, &wait);
+        while (result == -VirtGpuDrm.Ebusy); // the kernel gives up after 15 s with EBUSY; the host answers at once
+        if (result < 0)
+            throw new InvalidOperationException($"VIRTGPU_WAIT on the query ring: errno {-result}");
+        return CrossDomainWire.ParseImageRequirements(new ReadOnlySpan<byte>(_queryRing, CrossDomainImageRequirements.Size), width, height, drmFormat);
+    }
+
+    public HostBlob CreateHostBlob(ImageRequirements image)
+    {
+        // The query's blob_id and size, as crosvm requires. The GEM handle is kept so the SEND can name res_handle and
+        // DestroyHostBlob can close it; the dma-buf is what the proxy mmaps.
         var blob = new DrmVirtGpuResourceCreateBlob
         {
             BlobMem = VirtGpuDrm.BlobMemHost3d,
             BlobFlags = VirtGpuDrm.BlobFlagMappable | VirtGpuDrm.BlobFlagShareable,
-            Size = size,
+            Size = image.Size,
+            BlobId = image.BlobId,
         };
-        Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, "RESOURCE_CREATE_BLOB(HOST3D) for a wl_shm pool");
+        Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, $"RESOURCE_CREATE_BLOB(HOST3D, blob_id {image.BlobId}) for a wl_buffer");
         var prime = new DrmPrimeHandle { Handle = blob.BoHandle, Flags = VirtGpuDrm.DrmCloexec | VirtGpuDrm.DrmRdwr, Fd = -1 };
         Ioctl(VirtGpuDrm.PrimeHandleToFd, &prime, "PRIME_HANDLE_TO_FD");
-        return new HostBlob(blob.ResHandle, blob.BoHandle, new Fd(prime.Fd), size);
+        return new HostBlob(blob.ResHandle, blob.BoHandle, new Fd(prime.Fd), image.Size);
     }
 
     public void DestroyHostBlob(HostBlob blob)
@@ -121,28 +145,34 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
     {
         if (_channelRing != null)
             _drm.Unmap(_channelRing, RingSize);
+        if (_queryRing != null)
+            _drm.Unmap(_queryRing, RingSize);
         _drm.Dispose(); // closing the DRM file destroys the context and its blobs
     }
 
-    private (uint ResHandle, nint Mapping) CreateRing(bool map)
+    private (uint ResHandle, uint BoHandle, nint Mapping) CreateRing()
     {
         var blob = new DrmVirtGpuResourceCreateBlob { BlobMem = VirtGpuDrm.BlobMemGuest, BlobFlags = VirtGpuDrm.BlobFlagMappable, Size = RingSize };
         Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob, "ring RESOURCE_CREATE_BLOB");
-        if (!map)
-            return (blob.ResHandle, 0);
         var offset = new DrmVirtGpuMap { Handle = blob.BoHandle };
         Ioctl(VirtGpuDrm.Map, &offset, "MAP");
         var mapping = _drm.Map(offset.Offset, RingSize, out var error);
         if (mapping == null)
             throw new InvalidOperationException($"mmap of a ring: errno {-error}");
-        return (blob.ResHandle, (nint)mapping);
+        return (blob.ResHandle, blob.BoHandle, (nint)mapping);
     }
 
-    private void Execute(byte[] commands, uint ring)
+    /// <summary>One EXECBUFFER on <paramref name="ring"/>; a <paramref name="boHandle"/> gets the submission's fence (for VIRTGPU_WAIT).</summary>
+    private void Execute(byte[] commands, uint ring, uint boHandle = 0)
     {
         fixed (byte* bytes = commands)
         {
             var exec = new DrmVirtGpuExecBuffer { Flags = VirtGpuDrm.ExecbufRingIdx, Size = (uint)commands.Length, Command = (ulong)bytes, FenceFd = -1, RingIdx = ring };
+            if (boHandle != 0)
+            {
+                exec.BoHandles = (ulong)&boHandle;
+                exec.NumBoHandles = 1;
+            }
             Ioctl(VirtGpuDrm.ExecBuffer, &exec, "EXECBUFFER");
         }
     }

@@ -13,6 +13,7 @@ internal static class VirtGpuDrm
 
     public static readonly ulong Map = IoWR(DrmCommandBase + 0x01, 16);
     public static readonly ulong ExecBuffer = IoWR(DrmCommandBase + 0x02, 40);
+    public static readonly ulong Wait = IoWR(DrmCommandBase + 0x08, 8);
     public static readonly ulong ResourceCreateBlob = IoWR(DrmCommandBase + 0x0a, 48);
     public static readonly ulong ContextInit = IoWR(DrmCommandBase + 0x0b, 16);
     public static readonly ulong PrimeHandleToFd = IoWR(0x2d, 12);
@@ -25,6 +26,8 @@ internal static class VirtGpuDrm
     /// <summary>VIRTGPU_EVENT_FENCE_SIGNALED: read from the DRM fd when a fence on a polled ring signals.</summary>
     public const uint EventFenceSignaled = 0x90000000;
     public const int DrmCloexec = 0x80000, DrmRdwr = 0x2;
+    /// <summary>VIRTGPU_WAIT's answer when the buffer's fences did not signal within the kernel's 15 s.</summary>
+    public const int Ebusy = 16;
 
     // _IOC(dir, 'd', nr, size): dir 3 = read|write, 1 = write.
     private static ulong IoWR(uint nr, uint size) => (3UL << 30) | ((ulong)size << 16) | ('d' << 8) | nr;
@@ -34,6 +37,9 @@ internal static class VirtGpuDrm
 
 [StructLayout(LayoutKind.Sequential)]
 internal struct DrmVirtGpuMap { public ulong Offset; public uint Handle; public uint Pad; }
+
+[StructLayout(LayoutKind.Sequential)]
+internal struct DrmVirtGpuWait { public uint Handle; public uint Flags; }
 
 [StructLayout(LayoutKind.Sequential)]
 internal struct DrmVirtGpuExecBuffer

@@ -29,6 +29,9 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
     /// <summary>Resources the device holds for this client (its two rings and the live blobs), for tests and diagnostics.</summary>
     public int ResourceCount => _gpu?.Device.Backend.ResourceCount ?? 0;
 
+    /// <summary>Host memory the device holds for this client (its HOST3D blobs' memfds), for tests and diagnostics.</summary>
+    public long HostBytes => _gpu?.Device.Backend.HostBytes ?? 0;
+
     public void Connect()
     {
         _gpu = new InProcessGpu(sockets, log);
@@ -62,34 +65,47 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
         _poll = null;
         if (response.Type != (uint)VirtioGpuCtrlType.RESP_OK_NODATA)
             throw new InvalidOperationException($"POLL failed: 0x{response.Type:x}");
-        var ring = new byte[4096];
-        _gpu.Memory.Read(new GuestAddress(_channelRing), ring);
+        // The ring's page as it is in guest memory, as a guest proxy reads its mapping: no copy of the page first.
+        if (_gpu.Memory.TryGetSpan(new GuestAddress(_channelRing), PageSize, out var ring) != GuestMemoryError.None)
+            throw new InvalidOperationException("the channel ring is outside guest memory");
         return CrossDomainWire.ParseRing(ring);
     }
 
     public Fd OpenHostBlob(uint blobId, ulong size)
     {
         var id = (uint)Interlocked.Increment(ref _nextResource); // the receive thread and the send thread both create
-        CreateHost3D(id, blobId, size);
+        CreateHost3D(id, blobId, (size + PageSize - 1) & ~(PageSize - 1)); // a keymap's size rarely is whole pages
         // The resource is dropped at once: the client's fd alone keeps the pages alive, as a PRIME export would.
         var fd = MemfdOf(id, blobId);
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = id })), "UNREF");
         return fd;
     }
 
-    public HostBlob CreateHostBlob(ulong size)
+    public ImageRequirements GetImageRequirements(uint width, uint height, uint drmFormat)
+    {
+        var ring = new GuestAddress(InProcessGpu.GuestPagesStart); // the query ring's page
+        _gpu!.Memory.Write(ring, new byte[CrossDomainImageRequirements.Size]);
+        var command = new VirtioGpuCmdSubmit { Hdr = Hdr(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = CrossDomainGetImageRequirements.Size };
+        // Refused (an unknown format) shows as an error answer here, and as an untouched ring either way.
+        _ = Submit(CrossDomainWire.Bytes(command), extra: CrossDomainWire.GetImageRequirements(width, height, drmFormat));
+        var answer = new byte[CrossDomainImageRequirements.Size];
+        _gpu.Memory.Read(ring, answer);
+        return CrossDomainWire.ParseImageRequirements(answer, width, height, drmFormat);
+    }
+
+    public HostBlob CreateHostBlob(ImageRequirements image)
     {
         var id = (uint)Interlocked.Increment(ref _nextResource);
-        CreateHost3D(id, blobId: 0, size); // blob_id 0 is never registered: the device makes fresh zeroed pages
-        return new HostBlob(id, id, MemfdOf(id, 0), size);
+        CreateHost3D(id, image.BlobId, image.Size);
+        return new HostBlob(id, id, MemfdOf(id, image.BlobId), image.Size);
     }
 
     public void DestroyHostBlob(HostBlob blob) =>
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnref { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNREF), ResourceId = blob.ResourceId })), "UNREF");
 
     /// <summary>
-    /// RESOURCE_CREATE_BLOB(HOST3D) as Linux's driver sends it: the size rounded up to whole pages (a compositor fd's
-    /// size, e.g. a keymap's, rarely is one; the device refuses anything else).
+    /// RESOURCE_CREATE_BLOB(HOST3D) of exactly <paramref name="size"/> bytes: an image's is the host's answer (crosvm
+    /// wants it unchanged), a compositor fd's is rounded up to whole pages by the caller, as Linux's driver does.
     /// </summary>
     private void CreateHost3D(uint id, uint blobId, ulong size) =>
         Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceCreateBlob
@@ -99,7 +115,7 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
             BlobMem = VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D,
             BlobFlags = VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE | VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_SHAREABLE,
             BlobId = blobId,
-            Size = (size + PageSize - 1) & ~(PageSize - 1),
+            Size = size,
         })), $"RESOURCE_CREATE_BLOB(HOST3D, blob_id {blobId})");
 
     /// <summary>

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu.Protocol;
@@ -20,6 +19,11 @@ internal sealed partial class InProcessGpu
     private readonly Stack<ulong> _freeSlots = new(); // guarded by _lock
     private readonly Dictionary<ushort, ulong> _slots = []; // guarded by _lock: chain head → its slot
     private ulong _skipSlot; // a byte the cursor-moving filler chains point at
+    private readonly Lock _waiters = new(); // guards the two waiter tables and _interruptCount
+    private readonly HashSet<WakeEvent> _anyWaiters = []; // threads in WaitForInterrupt
+    private readonly Dictionary<WakeEvent, ushort> _chainWaiters = []; // threads in WaitFor, and the chain head each waits for
+    private readonly ThreadLocal<WakeEvent> _wakeEvents = new(() => new WakeEvent(), trackAllValues: true);
+    private long _interruptCount; // guarded by _waiters
 
     /// <summary>
     /// Carves the control queue's data space into slots once. Every chain (command, optional payload, response) lives
@@ -93,26 +97,118 @@ internal sealed partial class InProcessGpu
     /// <summary>Whether the device has put <paramref name="chain"/> in the used ring (then <see cref="Finish"/> it).</summary>
     public bool IsComplete(MockChain chain)
     {
-        lock (_lock)
+        lock (_usedLock)
         {
-            foreach (var used in _control.TakeUsed())
-                _completed.Add((ushort)used.Id);
+            DrainUsed();
             if (!_completed.Remove(chain.Head))
                 return false;
+        }
+        lock (_lock)
             _inFlight.Remove(chain.Head);
-            return true;
+        return true;
+    }
+
+    /// <summary>
+    /// Waits (bounded) until the device has put <paramref name="chain"/> in the used ring, in poll(2) on this thread's
+    /// eventfd, which the interrupt writes only when this chain is done: a thread waiting for a POLL is not woken by
+    /// every SEND another thread completes.
+    /// </summary>
+    public bool WaitFor(MockChain chain, TimeSpan timeout)
+    {
+        if (IsComplete(chain))
+            return true; // commands the device answers while it is kicked: no waiting, no registration
+        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var wake = _wakeEvents.Value!;
+        while (true)
+        {
+            lock (_waiters)
+                _chainWaiters[wake] = chain.Head;
+            if (IsComplete(chain))
+                break;
+            var left = deadline - Environment.TickCount64;
+            if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+            {
+                lock (_waiters)
+                    _chainWaiters.Remove(wake);
+                return IsComplete(chain);
+            }
+        }
+        lock (_waiters)
+            _chainWaiters.Remove(wake);
+        return true;
+    }
+
+    /// <summary>How many interrupts the device has raised: the value to hand <see cref="WaitForInterrupt"/>.</summary>
+    public long Interrupts
+    {
+        get
+        {
+            lock (_waiters)
+                return _interruptCount;
         }
     }
 
-    public bool WaitFor(MockChain chain, TimeSpan timeout)
+    /// <summary>
+    /// Blocks in poll(2) on this thread's eventfd until the device raises an interrupt after <paramref name="seen"/> (a
+    /// value of <see cref="Interrupts"/> read before the caller looked at the used ring), or <paramref name="timeoutMs"/>
+    /// passes (negative: at once). True when one came. The interrupt writes the eventfd of each registered waiter, so the
+    /// kernel wakes the thread directly: no user-space lock to retake after the wake-up, no spinning, no sleeps.
+    /// </summary>
+    public bool WaitForInterrupt(long seen, long timeoutMs)
     {
-        var clock = Stopwatch.StartNew();
-        while (!IsComplete(chain))
+        var deadline = Environment.TickCount64 + timeoutMs;
+        var wake = _wakeEvents.Value!;
+        while (true)
         {
-            if (clock.Elapsed > timeout)
-                return false;
-            Thread.Sleep(1); // the device completes held fences on its own thread; 1 ms keeps a relay responsive
+            lock (_waiters)
+            {
+                if (_interruptCount != seen)
+                    return true;
+                _anyWaiters.Add(wake);
+            }
+            var left = deadline - Environment.TickCount64;
+            if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+            {
+                lock (_waiters)
+                {
+                    _anyWaiters.Remove(wake);
+                    return _interruptCount != seen;
+                }
+            }
         }
-        return true;
+    }
+
+    /// <summary>
+    /// The interrupt (device threads, under the device's lock): takes the used ring, then wakes the threads waiting for
+    /// any interrupt and those waiting for a chain now done. Never takes <see cref="_lock"/>, which a thread may hold
+    /// while it kicks the device.
+    /// </summary>
+    private void Signal()
+    {
+        ushort[] done;
+        lock (_usedLock)
+        {
+            DrainUsed();
+            done = [.. _completed];
+        }
+        lock (_waiters)
+        {
+            _interruptCount++;
+            foreach (var waiter in _anyWaiters)
+                waiter.Signal();
+            _anyWaiters.Clear();
+            foreach (var (waiter, head) in _chainWaiters)
+            {
+                if (Array.IndexOf(done, head) >= 0)
+                    waiter.Signal();
+            }
+        }
+    }
+
+    /// <summary>Moves the used ring's new entries to <see cref="_completed"/>. Under <see cref="_usedLock"/>.</summary>
+    private void DrainUsed()
+    {
+        foreach (var used in _control.TakeUsed())
+            _completed.Add((ushort)used.Id);
     }
 }

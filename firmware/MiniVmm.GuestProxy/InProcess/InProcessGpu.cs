@@ -10,8 +10,9 @@ namespace MiniVmm.GuestProxy.InProcess;
 /// <summary>
 /// MiniVmm's virtio-gpu device model in this process, driven the way the Linux virtio_gpu driver drives it: a
 /// <see cref="VirtioGpuDevice"/> over <see cref="MockSplitQueue"/> queues in a private <see cref="GuestMemory"/>,
-/// no interrupts (waiters poll the used ring), <see cref="InProcessRegion"/> as the host-visible region. The in-process
-/// transport and the tests' model of the Linux DRM driver both sit on it.
+/// its used-ring interrupt as a wake-up for whoever waits (<see cref="WaitForInterrupt"/>: no polling, no sleeps),
+/// <see cref="InProcessRegion"/> as the host-visible region. The in-process transport and the tests' model of the
+/// Linux DRM driver both sit on it.
 /// </summary>
 internal sealed partial class InProcessGpu : IDisposable
 {
@@ -20,7 +21,8 @@ internal sealed partial class InProcessGpu : IDisposable
 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
     private readonly Lock _lock = new();
-    private readonly HashSet<ushort> _completed = []; // guarded by _lock: heads the device has put in the used ring
+    private readonly Lock _usedLock = new(); // the used ring and _completed: taken by waiters and by the interrupt, never with _lock
+    private readonly HashSet<ushort> _completed = []; // guarded by _usedLock: heads the device has put in the used ring
     private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
     private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
     // The device's loop for compositor sockets and pipes, given so Dispose can end it: left to the device, its
@@ -37,12 +39,11 @@ internal sealed partial class InProcessGpu : IDisposable
         _control = new MockSplitQueue(_memory, 256, 0x1000, 6 << 20);
         CreateSlots();
         var cursor = new MockSplitQueue(_memory, 16, 6 << 20, GuestPagesStart);
-        // LenientCrossDomainRules: the proxy still makes pool blobs with blob_id 0 and may send several READ_PIPEs in a
-        // SEND (until per-buffer allocation from GET_IMAGE_REQUIREMENTS lands); MiniVmm's device, like crosvm, refuses both by default.
-        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets, LenientCrossDomainRules = true };
+        // The device enforces crosvm's rules here too (HOST3D blob ids from GET_IMAGE_REQUIREMENTS, one READ_PIPE per SEND).
+        var options = new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = RegionSize, WaylandSockets = sockets };
         _device = new VirtioGpuDevice(options, tracer: log, region: Region, events: _events);
         var features = _device.DeviceFeatures | (1UL << 32); // VIRTIO_F_VERSION_1, as the driver negotiates
-        _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new NoInterrupt()));
+        _device.Activate(new VirtioActivation(features, [_control.CreateQueue(), cursor.CreateQueue()], new Interrupt(this)));
     }
 
     public GuestMemory Memory => _memory;
@@ -74,11 +75,20 @@ internal sealed partial class InProcessGpu : IDisposable
         _events.Dispose();
         _memory.Dispose();
         Region.Dispose();
+        // The threads that waited are gone by now (a session disposes its transport after joining them), so their
+        // eventfds can close.
+        foreach (var wake in _wakeEvents.Values)
+            wake.Dispose();
+        _wakeEvents.Dispose();
     }
 
-    private sealed class NoInterrupt : IVirtioInterrupt
+    /// <summary>
+    /// The device's queue interrupt: wakes every thread in <see cref="WaitForInterrupt"/>. The device raises it from
+    /// the thread that kicked the queue (commands it answers at once) or from its event loop (held POLL fences).
+    /// </summary>
+    private sealed class Interrupt(InProcessGpu gpu) : IVirtioInterrupt
     {
-        public void SignalQueue(int queueIndex) { } // the drivers poll the used ring instead
+        public void SignalQueue(int queueIndex) => gpu.Signal();
         public void SignalConfigChange() { }
         public void SignalNeedsReset(string reason) => throw new InvalidOperationException("device needs reset: " + reason);
     }

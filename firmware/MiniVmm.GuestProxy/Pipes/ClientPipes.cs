@@ -35,6 +35,9 @@ internal static unsafe class ClientPipes
         return null;
     }
 
+    /// <summary>Whether the fd at the head of <paramref name="fds"/> is a pipe (it then waits for a SEND without one).</summary>
+    public static bool NextIsPipe(Queue<Fd> fds) => fds.TryPeek(out var fd) && IsPipe(fd, out _);
+
     /// <summary>A FIFO (fstat), and whether it may be written (O_WRONLY, or O_RDWR as a named FIFO may be opened).</summary>
     private static bool IsPipe(Fd fd, out bool writable)
     {

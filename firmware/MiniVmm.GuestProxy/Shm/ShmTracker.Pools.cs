@@ -4,107 +4,125 @@ using MiniVmm.Wayland.Protocol;
 
 namespace MiniVmm.GuestProxy.Shm;
 
-/// <summary>wl_shm.create_pool and the wl_shm_pool requests: blobs, generations, and growing past a blob.</summary>
+/// <summary>
+/// wl_shm.create_pool and the wl_shm_pool requests. The client's pool stays here; the compositor gets, for each
+/// create_buffer, a pool on that buffer's own host blob under the client's pool id (the previous one destroyed first,
+/// its delete_id hidden from the client, which still owns the id), and the buffer on it. So resize needs nothing from
+/// the compositor, and a pool the compositor never had is destroyed with a wl_display.sync under its id: the
+/// compositor's delete_id for that callback is what the client waits for, its done event is hidden.
+/// </summary>
 internal sealed partial class ShmTracker
 {
-    private string? CreatePool(uint shm, ref WireReader body, Queue<Fd> fds, List<CrossDomainIdentifier> identifiers)
+    private string? CreatePool(uint shm, ref WireReader body, Queue<Fd> fds, out bool replaced)
     {
+        replaced = false;
         if (!body.TryReadNewId(out var id) || !body.TryReadInt(out var size))
             return null; // malformed: the compositor raises the protocol error
         if (!fds.TryDequeue(out var fd))
             return "wl_shm.create_pool came without its fd";
         var client = new SharedFd(fd);
-        if (size <= 0 || size > MaxPoolSize)
+        if (size <= 0)
         {
             client.Release();
-            return $"wl_shm.create_pool of {size} bytes (this proxy serves 1..{MaxPoolSize})";
-        }
-        if (NewGeneration(client, size, identifiers, out var generation) is { } error)
-        {
-            client.Release();
-            return "wl_shm.create_pool: " + error;
+            return $"wl_shm.create_pool of {size} bytes";
         }
         if (_pools.Remove(id, out var stale))
-            stale.Destroy(); // an id still in use: the compositor rejects it, and the old entry must not leak
-        _pools[id] = new ShmPool(shm, client, generation!, size);
+            stale.Client.Release(); // an id still in use: the compositor would reject it, and the old entry must not leak
+        _pools[id] = new ShmPool(shm, client, size);
+        replaced = true; // nothing goes to the compositor until a buffer is made
         return null;
     }
 
-    private string? PoolRequest(uint id, ShmPool pool, ushort opcode, ref WireReader body, List<CrossDomainIdentifier> identifiers, WireWriter replacement)
+    private string? PoolRequest(uint id, ShmPool pool, ushort opcode, ref WireReader body, List<CrossDomainIdentifier> identifiers, WireWriter replacement, out bool replaced)
     {
+        replaced = false;
         if (opcode == WlShmPool.Requests.CreateBuffer)
         {
-            if (body.TryReadNewId(out var buffer) && body.TryReadInt(out var offset) && body.TryReadInt(out var width)
-                && body.TryReadInt(out var height) && body.TryReadInt(out var stride)
-                && offset >= 0 && width > 0 && height > 0 && stride > 0 && offset + (long)stride * height <= pool.Size)
-            {
-                if (_buffers.Remove(buffer, out var stale))
-                    stale.Generation.Release(); // an id still in use: as for pools
-                pool.Current.AddReference();
-                _buffers[buffer] = new ShmBuffer(pool.Current, offset, (long)stride * height);
-            } // otherwise the compositor rejects it (invalid stride or size) and no copy is ever made for it
+            replaced = true;
+            return CreateBuffer(id, pool, ref body, identifiers, replacement);
+        }
+        if (opcode == WlShmPool.Requests.Resize && body.TryReadInt(out var size))
+        {
+            if (size < pool.Size)
+                return $"wl_shm_pool.resize from {pool.Size} down to {size} bytes (pools only grow)";
+            pool.Size = size;
+            replaced = true; // the compositor's pool is one buffer's blob: nothing to resize there
         }
         else if (opcode == WlShmPool.Requests.Destroy)
         {
             _pools.Remove(id);
-            pool.Destroy();
+            pool.Client.Release(); // buffers keep their own references, as in libwayland
+            if (!pool.OnCompositor)
+            {
+                replaced = true;
+                WlDisplay.Sync(replacement, 1, id);
+                events.HideEvent(id);
+            }
         }
-        else if (opcode == WlShmPool.Requests.Resize && body.TryReadInt(out var size))
-            return Resize(id, pool, size, identifiers, replacement);
         return null;
     }
 
     /// <summary>
-    /// wl_shm_pool.resize. Within the current blob it goes through as it is. Beyond it, a host blob cannot grow and
-    /// the compositor's pool cannot take another fd, so the compositor's pool is re-created on a new blob under the
-    /// same id: destroy, then create_pool(new_id = that id) on the pool's wl_shm (or another live one if the client
-    /// released it). libwayland-server frees the id on
-    /// destroy, so taking it again is accepted, and its buffers hold their pool: buffers made before the resize keep
-    /// the old blob there, as their old generation here. The delete_id answering the destroy is hidden from the
-    /// client, which still owns the id. Only a shrink, a size over the cap or a failed blob closes the client.
+    /// wl_shm_pool.create_buffer: checked as the compositor would, then GET_IMAGE_REQUIREMENTS for the buffer's own
+    /// format, width and height, a HOST3D blob with exactly the blob_id and size the host answered (crosvm's rule), and
+    /// in place of the request: [destroy the compositor's pool under this id], create_pool(id, blob) on the pool's
+    /// wl_shm, create_buffer on it at the host's offset and stride. The blob's identifier rides with these bytes.
     /// </summary>
-    private string? Resize(uint id, ShmPool pool, int size, List<CrossDomainIdentifier> identifiers, WireWriter replacement)
+    private string? CreateBuffer(uint poolId, ShmPool pool, ref WireReader body, List<CrossDomainIdentifier> identifiers, WireWriter replacement)
     {
-        if (size < pool.Size)
-            return $"wl_shm_pool.resize from {pool.Size} down to {size} bytes (pools only grow)";
-        if (pool.Fits(size))
-        {
-            pool.Resize(size);
-            return null;
-        }
-        if (size > MaxPoolSize)
-            return $"wl_shm_pool.resize to {size} bytes (this proxy serves 1..{MaxPoolSize})";
+        if (!body.TryReadNewId(out var id) || !body.TryReadInt(out var offset) || !body.TryReadInt(out var width)
+            || !body.TryReadInt(out var height) || !body.TryReadInt(out var stride) || !body.TryReadUInt(out var format))
+            return "a malformed wl_shm_pool.create_buffer";
+        var drmFormat = ShmFormats.ToDrm(format);
+        if (!ShmFormats.TryGetBytesPerPixel(drmFormat, out var bytesPerPixel))
+            return $"wl_shm_pool.create_buffer in format {CrossDomainWire.Fourcc(drmFormat)} (the proxy copies packed single-plane formats)";
+        if (offset < 0 || width <= 0 || height <= 0 || stride < (long)width * bytesPerPixel || offset + (long)stride * height > pool.Size)
+            return $"wl_shm_pool.create_buffer of {width}x{height}, stride {stride}, at {offset} in a {pool.Size}-byte pool";
         var shm = _shms.Contains(pool.Shm) ? pool.Shm : _shms.FirstOrDefault();
         if (shm == 0)
-            return "wl_shm_pool.resize past its host blob after the client released every wl_shm (nothing to re-create the pool on)";
-        if (NewGeneration(pool.Client, size, identifiers, out var generation) is { } error)
-            return "wl_shm_pool.resize: " + error;
-        pool.Grow(generation!, size);
-        WlShmPool.Destroy(replacement, id);
-        var start = replacement.BeginMessage(shm, WlShm.Requests.CreatePool);
-        replacement.WriteNewId(id);
-        replacement.WriteInt(size); // the fd travels beside the bytes, as the new blob's identifier
-        replacement.EndMessage(start);
-        events.HideDeleteId(id);
-        return null;
-    }
-
-    /// <summary>A page-rounded host blob for <paramref name="size"/> bytes, mapped, and named in <paramref name="identifiers"/>.</summary>
-    private string? NewGeneration(SharedFd client, long size, List<CrossDomainIdentifier> identifiers, out PoolGeneration? generation)
-    {
-        generation = null;
+            return "wl_shm_pool.create_buffer after the client released every wl_shm (nothing to make the compositor's pool on)";
+        ImageRequirements layout;
         HostBlob blob;
         try
         {
-            blob = transport.CreateHostBlob(((ulong)size + 4095) & ~4095UL);
+            layout = transport.GetImageRequirements((uint)width, (uint)height, drmFormat);
+            blob = transport.CreateHostBlob(layout);
         }
         catch (InvalidOperationException e)
         {
-            return e.Message;
+            return "wl_shm_pool.create_buffer: " + e.Message;
         }
-        generation = PoolGeneration.Create(client, blob, _toFree.Add, out var error);
-        if (generation is null)
-            return error;
+        var shape = new ShmBufferShape(offset, width, height, stride);
+        if (HostBuffer.Create(pool.Client, shape, bytesPerPixel, layout, blob, out var error) is not { } buffer)
+        {
+            blob.Fd.Dispose();
+            transport.DestroyHostBlob(blob);
+            return "wl_shm_pool.create_buffer: " + error;
+        }
+        if (_buffers.Remove(id, out var stale))
+        {
+            stale.Release(); // an id still in use: as for pools
+            _toFree.Add(stale.Blob);
+        }
+        _buffers[id] = buffer;
+        if (pool.OnCompositor)
+        {
+            WlShmPool.Destroy(replacement, poolId);
+            events.HideDeleteId(poolId);
+        }
+        var start = replacement.BeginMessage(shm, WlShm.Requests.CreatePool);
+        replacement.WriteNewId(poolId);
+        replacement.WriteInt((int)Math.Min(blob.Size, int.MaxValue)); // the fd travels beside the bytes, as the blob's identifier
+        replacement.EndMessage(start);
+        start = replacement.BeginMessage(poolId, WlShmPool.Requests.CreateBuffer);
+        replacement.WriteNewId(id);
+        replacement.WriteInt((int)layout.Offset);
+        replacement.WriteInt(width);
+        replacement.WriteInt(height);
+        replacement.WriteInt((int)layout.Stride);
+        replacement.WriteUInt(format);
+        replacement.EndMessage(start);
+        pool.OnCompositor = true;
         identifiers.Add(new(blob.ResourceId, (uint)CrossDomainIdType.VirtgpuBlob, (uint)blob.Size));
         return null;
     }

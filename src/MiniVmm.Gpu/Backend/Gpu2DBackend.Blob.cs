@@ -110,12 +110,11 @@ public sealed partial class Gpu2DBackend
                     return GpuResponse.ErrInvalidParameter(error);
                 host = MemfdSeals.TryAdopt(fd!, size, $"minivmm-blob-{resourceId}", out error);
             }
-            else if (_contexts[ctxId].CrossDomain is { } queried && !_options.LenientCrossDomainRules
-                && queried.CheckImageBlob(blobId, size) is { } refused)
+            else if (_contexts[ctxId].CrossDomain is { } queried && queried.CheckImageBlob(blobId, size) is { } notAnImage)
             {
                 // crosvm answers every rutabaga error, InvalidCrossDomainItemId included, with ERR_UNSPEC
                 // (devices/src/virtio/gpu/protocol.rs `encode`).
-                return GpuResponse.ErrUnspec(refused);
+                return GpuResponse.ErrUnspec(notAnImage);
             }
             else
                 host = MappedMemfd.TryCreate($"minivmm-blob-{resourceId}", size, out error);

@@ -78,7 +78,6 @@ public sealed partial class Gpu2DBackend
                 return refused;
             var crossDomain = capset == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
                 ? new CrossDomainContext(ctxId, this, _options.WaylandSockets, CrossDomainLoop, _onCrossDomainReadable, _options.CrossDomainTrace)
-                    { LenientRules = _options.LenientCrossDomainRules }
                 : null;
             _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName, crossDomain));
             return GpuResponse.OkNoData;

@@ -24,8 +24,8 @@ public sealed partial class CrossDomainChannel : IDisposable
     /// <summary>Open pipes per channel, each direction: bounds the host fds a guest (or compositor) can pin.</summary>
     public const int MaxPipes = 64;
 
-    /// <summary>READ_PIPE identifiers one SEND may carry: 1, as crosvm; more only under the transitional lenient rules.</summary>
-    public int MaxReadPipesPerSend { get; set; } = 1;
+    /// <summary>READ_PIPE identifiers one SEND may carry: 1, as crosvm ("expected just one pipe pair").</summary>
+    public const int MaxReadPipesPerSend = 1;
 
     private readonly UnixSocket _socket;
     private readonly ICrossDomainResources _resources;

@@ -50,9 +50,6 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
 
     public bool IsConnected => _channel is { IsHungUp: false };
 
-    /// <summary><see cref="GpuOptions.LenientCrossDomainRules"/>: several READ_PIPEs per SEND are let through.</summary>
-    internal bool LenientRules { get; init; }
-
     /// <summary>INIT named channel type 0: a context for GET_IMAGE_REQUIREMENTS only (minigbm's), with no channel.</summary>
     public bool IsQueryOnly { get; private set; }
 
@@ -156,8 +153,6 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
         {
             _channel = CrossDomainChannel.TryConnect(path, this, out var connectError);
             Error = connectError;
-            if (_channel is not null && LenientRules)
-                _channel.MaxReadPipesPerSend = CrossDomainChannel.MaxPipes;
         }
         return Error is null ? null : "INIT: " + Error;
     }

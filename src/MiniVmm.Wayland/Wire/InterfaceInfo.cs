@@ -56,7 +56,8 @@ public sealed class ArgInfo(string name, WireArgType type, string? @interface, b
     public bool Nullable { get; } = nullable;
     public bool IsGenericNewId => Type == WireArgType.NewId && Interface is null;
 
-    internal bool TrySkip(ref WireReader reader)
+    /// <summary>Reads past this argument (fds take no bytes); false when the body ends or is malformed.</summary>
+    public bool TrySkip(ref WireReader reader)
     {
         switch (Type)
         {

@@ -173,34 +173,6 @@ public sealed class CrossDomainUpstreamRulesTests : StandInCompositorTests
         Assert.Equal("cd"u8.ToArray(), buffer);
     }
 
-    /// <summary>The transitional option (the guest proxy's in-process model) lets both old habits through, and only it.</summary>
-    [Fact]
-    public void TheLenientRulesAcceptUnqueriedBlobsAndSeveralReadPipes()
-    {
-        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        string path = Path.Combine(Path.GetTempPath(), $"minivmm-lenient-{Guid.NewGuid():N}.sock");
-        listener.Bind(new UnixDomainSocketEndPoint(path));
-        listener.Listen(1);
-        using var h = new GpuHarness(GpuHarness.BlobOptions() with { WaylandSockets = CompositorSockets.Only(path), LenientCrossDomainRules = true });
-        try
-        {
-            Assert.Equal(RESP_OK_NODATA, h.CreateContext(Ctx).Type);
-            h.CreateRing(QueryRing, Ctx);
-            h.CreateRing(ChannelRing, Ctx);
-            Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, W.Init(QueryRing, ChannelRing, 1)).Type);
-            using var peer = listener.Accept();
-            Assert.Equal(RESP_OK_NODATA, h.CreateHostBlob(9, 8192, Ctx, blobId: 0).Type);
-            const uint ReadPipe = (uint)CrossDomainIdType.ReadPipe;
-            Assert.Equal(RESP_OK_NODATA, h.Submit3D(Ctx, W.Send("ab"u8, (0x80000001, ReadPipe, 0), (0x80000002, ReadPipe, 0))).Type);
-            Assert.Equal("ab"u8.ToArray(), ScriptedCompositor.Read(peer, 2));
-        }
-        finally
-        {
-            h.Device.Reset();
-            File.Delete(path);
-        }
-    }
-
     /// <summary>The product's guest-side encoder (used by the guest proxy) writes exactly upstream's bytes.</summary>
     [Fact]
     public void TheProductsEncoderWritesUpstreamsLayout()

@@ -36,11 +36,12 @@ public sealed class DrmTransportTests
     [Fact]
     public void ASendCarriesBytesAndAHostBlobWhosePagesTheCompositorReads()
     {
-        using var compositor = new StandInCompositor();
-        var file = new FakeVirtioGpuDrm(compositor.Sockets);
-        using var transport = new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
-        transport.Connect();
-        var blob = transport.CreateHostBlob(8192);
+        using var chain = new Connected();
+        var (compositor, file, transport) = (chain.Compositor, chain.File, chain.Transport);
+        var image = transport.GetImageRequirements(32, 64, 0x34325258); // XR24: 128-byte rows, two pages
+        Assert.NotEqual(0u, image.BlobId);
+        Assert.Equal((128u, 0u, 8192UL), (image.Stride, image.Offset, image.Size));
+        var blob = transport.CreateHostBlob(image);
         var pattern = Pattern(8192, seed: 7);
         RandomAccess.Write(Borrow(blob.Fd), pattern, 0);
 
@@ -56,12 +57,24 @@ public sealed class DrmTransportTests
     }
 
     [Fact]
+    public void AnImageQueryTheHostRefusesIsAnErrorNotTheLastAnswer()
+    {
+        using var chain = new Connected();
+        var (compositor, file, transport) = (chain.Compositor, chain.File, chain.Transport);
+        var first = transport.GetImageRequirements(16, 16, 0x34325258);
+        var second = transport.GetImageRequirements(16, 16, 0x34325258);
+        Assert.NotEqual(first.BlobId, second.BlobId); // each query is answered afresh
+
+        var error = Record.Exception(() => transport.GetImageRequirements(16, 16, 0x21212121)); // "!!!!": no format at all
+        Assert.IsType<InvalidOperationException>(error);
+        Assert.Contains("no layout", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AReceiveWaitsForTheFenceEventAndItsBlobOpensWithTheCompositorsContents()
     {
-        using var compositor = new StandInCompositor();
-        var file = new FakeVirtioGpuDrm(compositor.Sockets);
-        using var transport = new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
-        transport.Connect();
+        using var chain = new Connected();
+        var (compositor, file, transport) = (chain.Compositor, chain.File, chain.Transport);
         Assert.Null(transport.Receive(TimeSpan.FromMilliseconds(20))); // nothing yet: the POLL stays outstanding
 
         const int size = 5000; // not a page multiple, as a keymap's is not
@@ -83,10 +96,8 @@ public sealed class DrmTransportTests
     [Fact]
     public void AWriteGoesIntoThePipeTheCompositorSentAndHangUpClosesIt()
     {
-        using var compositor = new StandInCompositor();
-        var file = new FakeVirtioGpuDrm(compositor.Sockets);
-        using var transport = new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
-        transport.Connect();
+        using var chain = new Connected();
+        var (compositor, file, transport) = (chain.Compositor, chain.File, chain.Transport);
         var ends = new int[2];
         unsafe
         {
@@ -104,6 +115,27 @@ public sealed class DrmTransportTests
         transport.Write(pipe.Id, "selection text"u8, hangUp: true);
 
         Assert.Equal("selection text"u8.ToArray(), ReadUntilHangUp(readEnd));
+    }
+
+    /// <summary>A stand-in compositor and a connected transport over a fresh model of the driver.</summary>
+    private sealed class Connected : IDisposable
+    {
+        public Connected()
+        {
+            File = new FakeVirtioGpuDrm(Compositor.Sockets);
+            Transport = new DrmCrossDomainTransport(File, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
+            Transport.Connect();
+        }
+
+        public StandInCompositor Compositor { get; } = new();
+        public FakeVirtioGpuDrm File { get; }
+        public DrmCrossDomainTransport Transport { get; }
+
+        public void Dispose()
+        {
+            Transport.Dispose();
+            Compositor.Dispose();
+        }
     }
 
     /// <summary>Bytes that differ per page and per seed, so a wrong page or a wrong blob shows.</summary>

@@ -20,6 +20,7 @@ internal sealed unsafe partial class FakeVirtioGpuDrm
     private readonly List<Fence> _fences = []; // emitted, not yet signalled, in emission order
     private readonly List<MockChain> _submitted = []; // SUBMIT_3D chains the device has not answered yet
     private readonly Queue<byte[]> _events = new();
+    private readonly Dictionary<uint, ulong> _lastFenceOf = []; // GEM handle → the last fence of an EXECBUFFER that listed it
     private int _eventSpaceLeft = EventSpace;
     private ulong _nextFenceId;
 
@@ -63,6 +64,8 @@ internal sealed unsafe partial class FakeVirtioGpuDrm
         }
         var fence = new Fence(++_nextFenceId, timeline, sendsEvent);
         _fences.Add(fence);
+        for (var i = 0; i < exec->NumBoHandles; i++)
+            _lastFenceOf[handles[i]] = fence.Id; // the kernel adds the fence to each listed object's reservation
         var command = new VirtioGpuCmdSubmit { Hdr = Header(VirtioGpuCtrlType.CMD_SUBMIT_3D), Size = (uint)stream.Length };
         command.Hdr.Flags = VirtioGpuConstants.VIRTIO_GPU_FLAG_FENCE;
         command.Hdr.FenceId = fence.Id;
@@ -114,11 +117,39 @@ internal sealed unsafe partial class FakeVirtioGpuDrm
         }
     }
 
-    public int WaitForEvent(int timeoutMs)
+    /// <summary>
+    /// virtio_gpu_wait_ioctl: waits (15 s at most, then EBUSY; at once with VIRTGPU_WAIT_NOWAIT) until the fences of
+    /// the EXECBUFFERs that listed the object have signalled. Sleeps on the device's interrupt, as the kernel does.
+    /// </summary>
+    private int Wait(DrmVirtGpuWait* wait)
     {
-        var clock = System.Diagnostics.Stopwatch.StartNew();
+        const uint noWait = 1;
+        var deadline = Environment.TickCount64 + ((wait->Flags & noWait) != 0 ? 0 : 15_000);
         while (true)
         {
+            var seen = _gpu.Interrupts;
+            lock (_lock)
+            {
+                if (!_open)
+                    return -EBADF;
+                if (!_handles.ContainsKey(wait->Handle))
+                    return -ENOENT;
+                ProcessCompletions();
+                if (!_lastFenceOf.TryGetValue(wait->Handle, out var fenceId) || !_fences.Exists(f => f.Id == fenceId))
+                    return 0;
+            }
+            if (!_gpu.WaitForInterrupt(seen, deadline - Environment.TickCount64))
+                return -EBUSY;
+        }
+    }
+
+    /// <summary>poll(POLLIN) on the file: sleeps on the device's interrupt (the kernel's fence wait queue), never spins.</summary>
+    public int WaitForEvent(int timeoutMs)
+    {
+        var deadline = timeoutMs < 0 ? long.MaxValue / 2 : Environment.TickCount64 + timeoutMs;
+        while (true)
+        {
+            var seen = _gpu.Interrupts;
             lock (_lock)
             {
                 if (!_open)
@@ -127,9 +158,8 @@ internal sealed unsafe partial class FakeVirtioGpuDrm
                 if (_events.Count > 0)
                     return 1;
             }
-            if (timeoutMs >= 0 && clock.ElapsedMilliseconds >= timeoutMs)
+            if (!_gpu.WaitForInterrupt(seen, deadline - Environment.TickCount64))
                 return 0;
-            Thread.Sleep(1); // the device completes held fences on its own thread
         }
     }
 

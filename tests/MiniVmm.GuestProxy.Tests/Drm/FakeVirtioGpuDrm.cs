@@ -58,6 +58,9 @@ internal sealed unsafe partial class FakeVirtioGpuDrm : IDrmFile
     /// <summary>Resources the device holds (rings, blobs), to see what GEM_CLOSE and exports keep alive.</summary>
     public int DeviceResources => _gpu.Device.Backend.ResourceCount;
 
+    /// <summary>Host memory the device holds for this file (HOST3D blobs' memfds).</summary>
+    public long HostBytes => _gpu.Device.Backend.HostBytes;
+
     public int Open(string path)
     {
         lock (_lock)
@@ -71,6 +74,8 @@ internal sealed unsafe partial class FakeVirtioGpuDrm : IDrmFile
 
     public int Ioctl(ulong request, void* argument)
     {
+        if (request == VirtGpuDrm.Wait)
+            return Wait((DrmVirtGpuWait*)argument); // sleeps, so not under the lock
         lock (_lock)
         {
             if (!_open)

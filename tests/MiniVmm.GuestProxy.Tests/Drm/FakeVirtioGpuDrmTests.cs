@@ -1,4 +1,5 @@
 using MiniVmm.Gpu;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.Drm;
 using static Tmds.Linux.LibC;
 
@@ -65,14 +66,19 @@ public sealed unsafe class FakeVirtioGpuDrmTests
     [Fact]
     public void GemCloseFreesAnUnexportedBlobButAnExportKeepsItsResource()
     {
-        using var file = OpenFile();
-        Assert.Equal(0, ContextInit(file, 5, 2, 2));
-        var kept = Host3d(file, 8192);
+        // The context and its two rings come from the transport; each blob from an image query, as a device holding
+        // crosvm's rules wants it.
+        const int rings = 2;
+        using var compositor = new StandInCompositor();
+        var file = new FakeVirtioGpuDrm(compositor.Sockets);
+        using var transport = new DrmCrossDomainTransport(file, FakeVirtioGpuDrm.DevicePath, CrossDomainConstants.ChannelTypeWayland);
+        transport.Connect();
+        var kept = Host3d(file, transport.GetImageRequirements(32, 64, Xr24)); // two pages
         var prime = new DrmPrimeHandle { Handle = kept.BoHandle, Flags = VirtGpuDrm.DrmCloexec | VirtGpuDrm.DrmRdwr, Fd = -1 };
         Assert.Equal(0, file.Ioctl(VirtGpuDrm.PrimeHandleToFd, &prime));
         using var export = new Wayland.Fd(prime.Fd);
-        var freed = Host3d(file, 4096);
-        Assert.Equal(2, file.DeviceResources);
+        var freed = Host3d(file, transport.GetImageRequirements(16, 16, Xr24)); // one page
+        Assert.Equal(rings + 2, file.DeviceResources);
 
         var close = new DrmGemClose { Handle = freed.BoHandle };
         Assert.Equal(0, file.Ioctl(VirtGpuDrm.GemClose, &close));
@@ -80,7 +86,7 @@ public sealed unsafe class FakeVirtioGpuDrmTests
         close = new DrmGemClose { Handle = kept.BoHandle };
         Assert.Equal(0, file.Ioctl(VirtGpuDrm.GemClose, &close));
         Assert.Equal($"CMD_CTX_DETACH_RESOURCE {kept.ResHandle}", file.Sent[^1]);
-        Assert.Equal(1, file.DeviceResources);
+        Assert.Equal(rings + 1, file.DeviceResources);
         Assert.Equal(-EINVAL, file.Ioctl(VirtGpuDrm.GemClose, &close)); // the handle is gone
         Assert.Empty(file.DeviceErrors);
     }
@@ -101,6 +107,16 @@ public sealed unsafe class FakeVirtioGpuDrmTests
         parameters[2] = new() { Param = VirtGpuDrm.ParamPollRingsMask, Value = pollMask };
         var init = new DrmVirtGpuContextInit { NumParams = 3, CtxSetParams = (ulong)parameters };
         return file.Ioctl(VirtGpuDrm.ContextInit, &init);
+    }
+
+    private const uint Xr24 = 0x34325258;
+
+    /// <summary>A mappable, shareable HOST3D blob with the blob_id and size of an image query's answer.</summary>
+    private static DrmVirtGpuResourceCreateBlob Host3d(FakeVirtioGpuDrm file, ImageRequirements image)
+    {
+        var blob = new DrmVirtGpuResourceCreateBlob { BlobMem = VirtGpuDrm.BlobMemHost3d, BlobFlags = VirtGpuDrm.BlobFlagMappable | VirtGpuDrm.BlobFlagShareable, Size = image.Size, BlobId = image.BlobId };
+        Assert.Equal(0, file.Ioctl(VirtGpuDrm.ResourceCreateBlob, &blob));
+        return blob;
     }
 
     /// <summary>A mappable, shareable HOST3D blob with a blob_id the device never registered (fresh pages).</summary>

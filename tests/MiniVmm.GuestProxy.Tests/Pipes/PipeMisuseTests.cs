@@ -33,7 +33,7 @@ public sealed class PipeMisuseTests
             WlDataOffer.Receive(writer, 30, "text/plain", theirs.Handle);
             ScriptedChain.Send(client.Handle, writer);
             Assert.True(ScriptedChain.HangsUp(client.Handle), "the proxy kept a client that sent a socket\n" + chain.Log);
-            Assert.Contains("no wl_shm.create_pool took", chain.Log);
+            Assert.Contains("no request took", chain.Log);
 
             AssertCompositorToClient(chain, other, otherCompositor, ScriptedChain.Payload(10_000, 5));
             AssertClientToCompositor(chain, other, otherCompositor, ScriptedChain.Payload(10_000, 6));

@@ -1,4 +1,5 @@
 using System.IO.Pipes;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 
@@ -88,9 +89,23 @@ public sealed class PipesThroughTheProxyTests
             WlRegistry.Bind(writer, 2, 1, "wl_shm", 1, 3);
             WlDataOffer.Receive(writer, 30, "text/plain", first.ClientSafePipeHandle);
             WlShm.CreatePool(writer, 3, 4, pool, 4096);
+            WlShmPool.CreateBuffer(writer, 4, 5, 0, 16, 16, 64, WlShm.Format.Xrgb8888);
             WlDataOffer.Receive(writer, 30, "text/plain", second.ClientSafePipeHandle);
-            var sent = writer.Written.ToArray();
             ScriptedChain.Send(client.Handle, writer);
+            // The compositor never sees the client's pool: the buffer comes on a pool of its own host blob, and that
+            // blob's fd takes the pool's place between the pipes. Each pipe goes in a SEND of its own (crosvm's rule).
+            using var expected = new WireWriter();
+            WlDisplay.GetRegistry(expected, 1, 2);
+            WlRegistry.Bind(expected, 2, 1, "wl_shm", 1, 3);
+            WlDataOffer.Receive(expected, 30, "text/plain", first.ClientSafePipeHandle);
+            var start = expected.BeginMessage(3, WlShm.Requests.CreatePool);
+            expected.WriteNewId(4);
+            expected.WriteInt(4096); // the device's answer for 16x16 XRGB: 64-byte rows, one page
+            expected.EndMessage(start);
+            WlShmPool.CreateBuffer(expected, 4, 5, 0, 16, 16, 64, WlShm.Format.Xrgb8888);
+            WlDataOffer.Receive(expected, 30, "text/plain", second.ClientSafePipeHandle);
+            var sent = expected.Written.ToArray();
+            expected.Clear(); // lets go of the pipe handles, which must close below for the readers to see their ends
 
             var (data, fds) = ScriptedChain.Receive(compositor, sent.Length);
             Assert.Equal(sent, data);
@@ -98,6 +113,9 @@ public sealed class PipesThroughTheProxyTests
             Assert.StartsWith("pipe:", ScriptedChain.Kind(fds[0]));
             Assert.StartsWith("/memfd:", ScriptedChain.Kind(fds[1])); // the host blob that replaced the client's pool
             Assert.StartsWith("pipe:", ScriptedChain.Kind(fds[2]));
+            // crosvm takes one READ_PIPE per SEND: the two went in separate SENDs, the blob with the first.
+            var types = Assert.Single(chain.Transports).Sends.Where(ids => ids.Length > 0).Select(ids => ids.Select(id => (CrossDomainIdType)id.Type).ToArray()).ToList();
+            Assert.Equal([[CrossDomainIdType.ReadPipe, CrossDomainIdType.VirtgpuBlob], [CrossDomainIdType.ReadPipe]], types);
             // Each compositor pipe leads to its own client pipe, in order.
             first.DisposeLocalCopyOfClientHandle();
             second.DisposeLocalCopyOfClientHandle();

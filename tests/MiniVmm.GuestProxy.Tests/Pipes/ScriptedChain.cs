@@ -25,9 +25,11 @@ internal sealed class ScriptedChain : IDisposable
     {
         _compositor = ProxySocket.Listen(Path.Combine(_directory, "compositor"));
         ProxyPath = Path.Combine(_directory, "proxy");
-        Proxy = new WaylandProxy(ProxyPath, () => new InProcessCrossDomainTransport(
-            CompositorSockets.Only(Path.Combine(_directory, "compositor")), CrossDomainConstants.ChannelTypeWayland), Add);
+        Proxy = new WaylandProxy(ProxyPath, NewTransport, Add);
     }
+
+    /// <summary>Every client's transport, in connection order, with the identifiers of each SEND it made.</summary>
+    public List<RecordingTransport> Transports { get; } = [];
 
     public string ProxyPath { get; }
     public WaylandProxy Proxy { get; }
@@ -53,6 +55,15 @@ internal sealed class ScriptedChain : IDisposable
         }
         client.Dispose();
         throw new TimeoutException("the device never connected to the stand-in compositor\n" + Log);
+    }
+
+    private RecordingTransport NewTransport()
+    {
+        var transport = new RecordingTransport(new InProcessCrossDomainTransport(
+            CompositorSockets.Only(Path.Combine(_directory, "compositor")), CrossDomainConstants.ChannelTypeWayland));
+        lock (Transports)
+            Transports.Add(transport);
+        return transport;
     }
 
     public void Dispose()
