@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Boots a Linux guest under MiniVmm with its console on this terminal (Ctrl-A x quits).
+# Boots a Linux guest under MiniVmm with its console on this terminal (Ctrl-A x quits, Ctrl-A h lists the keys).
 #   ./run-guest.sh                         the default image (small 6.1 kernel + busybox initramfs)
 #   ./run-guest.sh --kernel PATH [--initrd PATH] [any other `minivmm run` option]
 #       PATH is taken from the directory you run this in; --kernel DIR of a kernel build tree
