@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Boots a Linux guest under MiniVmm with its console on this terminal (Ctrl-A x quits).
+# Boots a Linux guest under MiniVmm with its console on this terminal (Ctrl-A x quits, Ctrl-A h lists the keys).
 #   ./run-guest.sh                         the default image (small 6.1 kernel + busybox initramfs)
 #   ./run-guest.sh --kernel PATH [--initrd PATH] [any other `minivmm run` option]
 #       PATH is taken from the directory you run this in; --kernel DIR of a kernel build tree
-#       boots DIR/arch/x86/boot/bzImage. -k -i -a -m -c are --kernel --initrd --append --memory --cpus.
+#       boots DIR/arch/x86/boot/bzImage and, when the tree has modules and no --initrd is given, the
+#       default initramfs plus its modules (images/build-tree.sh: /init loads virtio-gpu's chain).
+#       -k -i -a -m -c are --kernel --initrd --append --memory --cpus.
 #   ./run-guest.sh --debian                the stock Debian 6.1 kernel with its module chain
 #   ./run-guest.sh --wayland               the small kernel + the wayland initramfs: /init starts
 #       the guest Wayland proxy (minivmm.wayland=1), MiniVmm gets --display wayland and, unless
@@ -22,7 +24,7 @@ die() { echo "run-guest.sh: $*" >&2; exit 2; }
 # need OPTION ARGC: OPTION must be followed by a value.
 need() { (($2 >= 2)) || die "$1 needs a value"; }
 
-kernel="" initrd="" image=small wayland=0 dry=0 gpu="" display="" append=""
+kernel="" tree="" initrd="" image=small wayland=0 dry=0 gpu="" display="" append=""
 args=()
 while (($#)); do
 	case "$1" in
@@ -39,7 +41,7 @@ while (($#)); do
 	--display=*) display="${1#*=}"; shift ;;
 	--append | -a) need "$1" $#; append="$2"; shift 2 ;;
 	--append=*) append="${1#*=}"; shift ;;
-	-h | --help) sed -n '2,15p' "$0" | sed 's/^# \{0,1\}//'; exec "$here/out/minivmm" run --help 2>/dev/null || exit 0 ;;
+	-h | --help) sed -n '2,/^[^#]/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'; exec "$here/out/minivmm" run --help 2>/dev/null || exit 0 ;;
 	# -m/-c and every other `minivmm run` option go through as they are, with their values.
 	*) args+=("$1"); shift ;;
 	esac
@@ -50,6 +52,7 @@ if [[ -n "$kernel" ]]; then
 	[[ -e "$kernel" ]] || die "--kernel $kernel not found (from $PWD)"
 	if [[ -d "$kernel" ]]; then
 		[[ -f "$kernel/arch/x86/boot/bzImage" ]] || die "--kernel $kernel is a directory without arch/x86/boot/bzImage (build the kernel first, or give the file)"
+		tree="$(realpath "$kernel")"
 		kernel="$kernel/arch/x86/boot/bzImage"
 	fi
 	kernel="$(realpath "$kernel")"
@@ -76,7 +79,15 @@ if [[ "$image" == debian ]]; then
 	initrd="${initrd:-$(image_path debian-initramfs)}"
 else
 	[[ -n "$kernel" ]] || { steps+=(small); kernel="$(image_path small-kernel)"; }
-	[[ -n "$initrd" ]] || { steps+=(initramfs); initrd="$(image_path initramfs)"; }
+	if [[ -z "$initrd" ]]; then
+		steps+=(initramfs)
+		initrd="$(image_path initramfs)"
+		# A build tree with modules: they follow the default initramfs (a tree without boots it as is).
+		if [[ -n "$tree" ]] && tree_initrd="$("$here/images/paths.sh" tree-initramfs "$tree")"; then
+			steps+=("tree=$tree")
+			initrd="$tree_initrd"
+		fi
+	fi
 fi
 [[ -n "$gpu" ]] && args+=(--gpu "$gpu")
 [[ -n "$display" ]] && args+=(--display "$display")

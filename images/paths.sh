@@ -2,6 +2,8 @@
 # Where images/build.sh puts its outputs. Two ways to use it:
 #   . images/paths.sh              # defines MINIVMM_IMAGES and MINIVMM_* path variables
 #   images/paths.sh small-kernel   # prints one path; no argument prints all as name=path
+#   images/paths.sh tree-initramfs DIR   # the initramfs for kernel build tree DIR with its modules;
+#                                  # exit 1, printing nothing, when DIR was built without modules
 # Keep this file free of side effects: it is sourced by other tools.
 
 MINIVMM_IMAGES="${MINIVMM_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/minivmm}/images"
@@ -13,6 +15,21 @@ MINIVMM_DEBIAN_KERNEL="$MINIVMM_IMAGES/debian-6.1/vmlinuz"
 MINIVMM_DEBIAN_INITRAMFS="$MINIVMM_IMAGES/debian-6.1/initramfs.cpio"
 MINIVMM_WAYLAND_INITRAMFS="$MINIVMM_IMAGES/initramfs-wayland/initramfs.cpio"
 
+# minivmm_tree_has_modules DIR: the build tree was built with modules (a non-empty modules.order,
+# or CONFIG_MODULES=y in its .config).
+minivmm_tree_has_modules() {
+  [[ -s "$1/modules.order" ]] || grep -qx 'CONFIG_MODULES=y' "$1/.config" 2>/dev/null
+}
+
+# minivmm_tree_initramfs DIR: where images/build-tree.sh puts DIR's initramfs (the default one + DIR's
+# modules), one cache directory per tree (its name and a hash of its absolute path); status 1 when
+# DIR has no modules, so the default initramfs is booted as it is.
+minivmm_tree_initramfs() {
+  local tree
+  tree="$(realpath "$1")" && minivmm_tree_has_modules "$tree" || return 1
+  echo "$MINIVMM_IMAGES/tree/${tree##*/}-$(printf %s "$tree" | sha256sum | cut -c1-12)/initramfs.cpio"
+}
+
 minivmm_image_path() {
   case "$1" in
     cache) echo "$MINIVMM_IMAGES" ;;
@@ -23,7 +40,8 @@ minivmm_image_path() {
     debian-kernel) echo "$MINIVMM_DEBIAN_KERNEL" ;;
     debian-initramfs) echo "$MINIVMM_DEBIAN_INITRAMFS" ;;
     wayland-initramfs) echo "$MINIVMM_WAYLAND_INITRAMFS" ;;
-    *) return 1 ;;
+    tree-initramfs) [[ -n "${2:-}" ]] || return 2; minivmm_tree_initramfs "$2" ;;
+    *) return 2 ;;
   esac
 }
 
@@ -33,8 +51,12 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
     wayland-initramfs)
   if (($# == 0)); then
     for n in "${names[@]}"; do echo "$n=$(minivmm_image_path "$n")"; done
-  elif ! minivmm_image_path "$1"; then
-    (IFS='|'; echo "usage: $0 [${names[*]}]" >&2)
-    exit 2
+  else
+    status=0
+    minivmm_image_path "$@" || status=$?
+    if ((status == 2)); then
+      (IFS='|'; echo "usage: $0 [${names[*]}|tree-initramfs DIR]" >&2)
+    fi
+    exit "$status"
   fi
 fi

@@ -32,6 +32,36 @@ public static class Payloads
         return p.ToElf();
     }
 
+    /// <summary>
+    /// Prints <paramref name="banner"/>, then echoes COM1 input by polling LSR as a polled console does: a
+    /// received byte goes back out as it is, one that came with LSR.BI (a break) as "&lt;break&gt;". Runs
+    /// until the host stops it.
+    /// </summary>
+    public static byte[] SerialEcho(string banner)
+    {
+        const byte DataReady = 0x01, BreakInterrupt = 0x10;
+        var p = new PayloadBuilder();
+        var poll = p.Asm.CreateLabel();
+        var plain = p.Asm.CreateLabel();
+        p.SerialText(banner);
+        p.Asm.Label(ref poll);
+        p.Asm.mov(dx, PayloadPorts.Com1LineStatus);
+        p.Asm.@in(al, dx);
+        p.Asm.test(al, DataReady);
+        p.Asm.jz(poll);
+        p.Asm.mov(bl, al); // the LSR that came with this byte: BI clears when LSR is read
+        p.Asm.mov(dx, PayloadPorts.Com1);
+        p.Asm.@in(al, dx);
+        p.Asm.test(bl, BreakInterrupt);
+        p.Asm.jz(plain);
+        p.SerialText("<break>");
+        p.Asm.jmp(poll);
+        p.Asm.Label(ref plain);
+        p.Asm.@out(dx, al); // THR is empty: the model transmits at once, and nothing else writes here
+        p.Asm.jmp(poll);
+        return p.ToElf();
+    }
+
     /// <summary><paramref name="count"/> writes to port 0x80, each a PIO exit, then exit 0. The exit benchmark.</summary>
     public static byte[] PioExits(uint count)
     {

@@ -59,8 +59,12 @@ public static class LinuxMachine
         using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, StopOnSignal(machine, 130, "SIGINT"));
         using var terminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, StopOnSignal(machine, 143, "SIGTERM"));
 
-        using var screenshot = gpu is null ? null : ScreenshotSignal.Route(() => SaveScreenshotOnSignal(gpu.Device, options, diagnostics));
-        console.Start(uart);
+        // SIGUSR1 and Ctrl-A s take the same numbered screenshots.
+        Action takeScreenshot = gpu is null
+            ? () => diagnostics.WriteLine("minivmm: no screenshot: the machine has no GPU (--gpu off)")
+            : () => SaveNumberedScreenshot(gpu.Device, options, diagnostics);
+        using var screenshot = gpu is null ? null : ScreenshotSignal.Route(takeScreenshot);
+        console.Start(uart, takeScreenshot);
         events.Start();
         var reason = machine.Run();
         events.Stop();
@@ -116,8 +120,8 @@ public static class LinuxMachine
 
     private static int _screenshotCount;
 
-    /// <summary>SIGUSR1 dumps the scanouts to screenshot-PID-N.png, -N-S.png for scanout S > 0 (next to --screenshot-on-exit, else the working directory).</summary>
-    private static void SaveScreenshotOnSignal(VirtioGpuDevice gpu, LinuxMachineOptions options, TextWriter diagnostics)
+    /// <summary>SIGUSR1 and Ctrl-A s dump the scanouts to screenshot-PID-N.png, -N-S.png for scanout S > 0 (next to --screenshot-on-exit, else the working directory).</summary>
+    private static void SaveNumberedScreenshot(VirtioGpuDevice gpu, LinuxMachineOptions options, TextWriter diagnostics)
     {
         string directory = Path.GetDirectoryName(Path.GetFullPath(options.ScreenshotOnExit ?? "x")) ?? ".";
         string path = Path.Combine(directory, $"screenshot-{Environment.ProcessId}-{Interlocked.Increment(ref _screenshotCount)}.png");

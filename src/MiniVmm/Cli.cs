@@ -17,6 +17,9 @@ public static class Cli
           minivmm run --kernel bzImage --serial file:console.log --exit-on-output "Run /init as init process"
           minivmm run --kernel vmlinux --trace exits,emulation
 
+        Console keys (--serial stdio, like QEMU's): Ctrl-A h lists them, Ctrl-A b sends a break (the
+        guest's magic SysRq), Ctrl-A s writes a screenshot, Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.
+
         Exit codes: 0 guest powered off or reset (or Ctrl-A x); 1 guest failed (panic, triple fault,
         unhandled exit: MiniVmm prints a diagnosis); 2 bad input; 3 host failure; a code the guest
         wrote to the debug-exit port 0x501; 124 --timeout expired.

@@ -24,7 +24,7 @@ internal sealed class RunOptions
     private readonly Option<string> _gpu = new("--gpu") { Description = "virtio-gpu: width=W,height=H,edid=on|off,scanouts=N; blob=on,contexts=on,hostmem=SIZE for blobs, the host-visible region and cross-domain; winsrv=on (with edid=off) for the 2018 queues; max-host-memory=SIZE (default 256M) caps what the guest makes the host hold; or off.", DefaultValueFactory = _ => "" };
     private readonly Option<string> _display = new("--display") { Description = "Show the scanout: wayland (a window on the host compositor), none (headless), or auto (wayland when a compositor socket exists).", DefaultValueFactory = _ => "auto" };
     private readonly Option<string[]> _waylandSocket = new("--wayland-socket") { Description = "A host compositor socket: PATH[,name=NAME], repeatable. The unnamed one (default $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY) serves the window and Wayland channel 1; named ones get channels 20, 21, ... 31 in order." };
-    private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 writes one at any time)." };
+    private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 or Ctrl-A s writes one at any time)." };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly, and list the compositor sockets." };
 
     public void AddTo(Command command)

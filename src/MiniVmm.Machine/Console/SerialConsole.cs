@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Text;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Kvm;
 using MiniVmm.Machine.Devices;
@@ -9,19 +10,22 @@ namespace MiniVmm.Machine.Console;
 /// The host side of the guest's serial console. As the UART's <see cref="ISerialOutput"/> it copies
 /// output to the terminal or a file (through a <see cref="ConsoleOutputWriter"/>) and to a
 /// <see cref="ConsoleWatcher"/>. Once started it reads an input fd (stdin) on its own thread, handles the
-/// Ctrl-A escapes (<see cref="ConsoleEscapeParser"/>) and feeds the rest to the UART. When the input is
+/// Ctrl-A keys (<see cref="ConsoleEscapeParser"/>: quit, help, break, screenshot) and feeds the rest to
+/// the UART. When the input is
 /// a terminal it is switched to raw mode until Dispose; when it is not (a pipe, a file, /dev/null), the
 /// terminal settings are left alone, and end of input only ends the input thread, never the machine.
 /// <para>Build order: <c>var console = SerialConsole.OpenStdio(control, target); var uart = new
-/// Serial16550(irq, console); console.Start(uart);</c> and dispose the console after the vCPUs stop.</para>
+/// Serial16550(irq, console); console.Start(uart, screenshot);</c> and dispose the console after the vCPUs stop.</para>
 /// </summary>
 public sealed class SerialConsole : ISerialOutput, IDisposable
 {
     public const string QuitDescription = "quit from the console (Ctrl-A x)";
 
     // Keystrokes wait here while the UART's FIFO is full (the guest is not reading); beyond this they are
-    // dropped. The escape parser sees every byte, so Ctrl-A x works even then.
+    // dropped. The escape parser sees every byte, so Ctrl-A x works even then. A break waits in the same
+    // queue as BreakMarker, so it reaches the guest between the keys typed before and after it.
     private const int PendingLimit = 4096;
+    private const ushort BreakMarker = 0x100;
     private const int FifoRetryMs = 10;
 
     private readonly IMachineControl _control;
@@ -32,11 +36,13 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
 
     // Set by Start before the input thread starts; afterwards the input thread alone uses them.
     private Serial16550? _uart;
+    private Action? _screenshot;
     private Thread? _inputThread;
     private TerminalRawMode? _rawMode;
     private readonly ConsoleEscapeParser _parser = new();
     private readonly ArrayBufferWriter<byte> _translated = new();
-    private readonly byte[] _pending = new byte[PendingLimit];
+    private readonly ushort[] _pending = new ushort[PendingLimit];
+    private readonly byte[] _delivery = new byte[Serial16550.RxFifoSize];
     private int _pendingCount;
 
     /// <param name="output">Where the guest's output goes.</param>
@@ -83,8 +89,11 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
     /// <summary>Waits until the guest's output so far has reached the terminal or file.</summary>
     public void Flush() => _writer.Flush();
 
-    /// <summary>Starts feeding input to <paramref name="uart"/>; does nothing without an input fd.</summary>
-    public void Start(Serial16550 uart)
+    /// <summary>
+    /// Starts feeding input to <paramref name="uart"/>; does nothing without an input fd. Ctrl-A s calls
+    /// <paramref name="screenshot"/> on the input thread (without one the key does nothing).
+    /// </summary>
+    public void Start(Serial16550 uart, Action? screenshot = null)
     {
         ArgumentNullException.ThrowIfNull(uart);
         ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
@@ -93,6 +102,7 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
         if (_inputFd < 0)
             return;
         _uart = uart;
+        _screenshot = screenshot;
         _rawMode = TerminalRawMode.TryEnter(_inputFd);
         _inputThread = new Thread(InputLoop) { IsBackground = true, Name = "console input" };
         _inputThread.Start();
@@ -133,36 +143,73 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
                 endOfInput = true; // deliver what is pending, then end the thread; the guest runs on
                 continue;
             }
-            _translated.ResetWrittenCount();
-            bool quit = _parser.Process(buffer.AsSpan(0, count), _translated);
-            AppendPending(_translated.WrittenSpan);
-            if (quit)
-            {
-                DeliverPending();
-                _control.RequestStop(new StopReason(ExitCodes.GuestPowerOff, QuitDescription));
+            if (HandleInput(buffer.AsSpan(0, count)))
                 return;
-            }
         }
     }
 
-    private void AppendPending(ReadOnlySpan<byte> bytes)
+    /// <summary>Queues the keys and runs the Ctrl-A commands in typing order; true after Ctrl-A x.</summary>
+    private bool HandleInput(ReadOnlySpan<byte> input)
     {
-        int count = Math.Min(bytes.Length, PendingLimit - _pendingCount);
-        bytes[..count].CopyTo(_pending.AsSpan(_pendingCount));
-        _pendingCount += count;
+        while (!input.IsEmpty)
+        {
+            _translated.ResetWrittenCount();
+            var command = _parser.Process(input, _translated, out int consumed);
+            input = input[consumed..];
+            foreach (byte key in _translated.WrittenSpan)
+                AppendPending(key);
+            switch (command)
+            {
+                case ConsoleCommand.Quit:
+                    DeliverPending();
+                    _control.RequestStop(new StopReason(ExitCodes.GuestPowerOff, QuitDescription));
+                    return true;
+                case ConsoleCommand.Help:
+                    _writer.Write(Encoding.ASCII.GetBytes(ConsoleEscapeParser.HelpText)); // not the watcher's: it is not guest output
+                    break;
+                case ConsoleCommand.Break:
+                    AppendPending(BreakMarker);
+                    break;
+                case ConsoleCommand.Screenshot:
+                    _screenshot?.Invoke();
+                    break;
+            }
+        }
+        return false;
+    }
+
+    private void AppendPending(ushort item)
+    {
+        if (_pendingCount < PendingLimit)
+            _pending[_pendingCount++] = item;
     }
 
     // Offers only what fits, so the UART never overruns on our account. Only this thread adds to the
-    // FIFO, so the space cannot shrink between the two calls.
+    // FIFO, so the space cannot shrink between InputSpace and the enqueues.
     private void DeliverPending()
     {
-        if (_pendingCount == 0)
-            return;
-        int count = Math.Min(_pendingCount, _uart!.InputSpace);
-        if (count == 0)
-            return;
-        int accepted = _uart.EnqueueInput(_pending.AsSpan(0, count));
-        _pending.AsSpan(accepted, _pendingCount - accepted).CopyTo(_pending);
-        _pendingCount -= accepted;
+        int space = _uart!.InputSpace;
+        int done = 0;
+        while (done < _pendingCount && space > 0)
+        {
+            if (_pending[done] == BreakMarker)
+            {
+                _uart.EnqueueBreak();
+                done++;
+                space--;
+                continue;
+            }
+            int run = 0;
+            while (run < space && done + run < _pendingCount && _pending[done + run] != BreakMarker)
+            {
+                _delivery[run] = (byte)_pending[done + run];
+                run++;
+            }
+            _uart.EnqueueInput(_delivery.AsSpan(0, run));
+            done += run;
+            space -= run;
+        }
+        _pending.AsSpan(done, _pendingCount - done).CopyTo(_pending);
+        _pendingCount -= done;
     }
 }

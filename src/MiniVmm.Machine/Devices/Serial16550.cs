@@ -5,8 +5,9 @@ namespace MiniVmm.Machine.Devices;
 /// <summary>
 /// A 16550A UART register model (register constants in Serial16550.Registers.cs). It does no I/O: bytes
 /// the guest transmits go to an <see cref="ISerialOutput"/>, bytes for the guest arrive through
-/// <see cref="EnqueueInput"/> from the console thread, and the interrupt is a level on an
-/// <see cref="IInterruptLine"/> (ISA IRQ 4 for COM1, KVM_IRQ_LINE on GSI 4).
+/// <see cref="EnqueueInput"/> (a break through <see cref="EnqueueBreak"/>) from the console thread,
+/// and the interrupt is a level on an <see cref="IInterruptLine"/> (ISA IRQ 4 for COM1, KVM_IRQ_LINE
+/// on GSI 4).
 /// <para>
 /// Simplifications, all invisible to Linux's 8250 driver: transmission is instantaneous (LSR.THRE and
 /// TEMT are always set), the receive interrupt fires as soon as one byte is queued (as if the FIFO
@@ -32,6 +33,9 @@ public sealed partial class Serial16550 : IBusDevice
     private bool _overrun;          // LSR.OE: a byte arrived with the FIFO full; cleared by reading LSR.
     private bool _thrEmptyPending;  // THRE interrupt latched; cleared by an IIR read that reports it.
     private readonly byte[] _rxFifo = new byte[RxFifoSize];
+    // Per FIFO slot: the byte is a break (a 0 with LSR.BI, as a real 16550 stores a break in the FIFO).
+    // BI shows while that byte is at the head and clears on the LSR read that reports it.
+    private readonly bool[] _rxBreak = new bool[RxFifoSize];
     private int _rxHead;            // index of the oldest received byte
     private int _rxCount;
     private bool _irqAsserted;      // the level last given to _irq, so unchanged levels cost no ioctl
@@ -65,6 +69,22 @@ public sealed partial class Serial16550 : IBusDevice
             int accepted = 0;
             foreach (byte value in data)
                 accepted += PushRxLocked(value) ? 1 : 0;
+            UpdateInterruptLocked();
+            return accepted;
+        }
+    }
+
+    /// <summary>
+    /// Receives a break (the line held at space for a character time and more): a 0 byte in the FIFO that
+    /// reports LSR.BI and a line-status interrupt when it reaches the head, which Linux's 8250 driver turns
+    /// into uart_handle_break (the magic SysRq key on a serial console). Thread-safe; false, with LSR.OE,
+    /// when the FIFO is full.
+    /// </summary>
+    public bool EnqueueBreak()
+    {
+        lock (_lock)
+        {
+            bool accepted = PushRxLocked(0, isBreak: true);
             UpdateInterruptLocked();
             return accepted;
         }
@@ -127,7 +147,11 @@ public sealed partial class Serial16550 : IBusDevice
                     lsr |= UART_LSR_DR;
                 if (_overrun)
                     lsr |= UART_LSR_OE;
-                _overrun = false; // error bits clear when LSR is read
+                if (HeadIsBreakLocked)
+                    lsr |= UART_LSR_BI;
+                // Error bits clear when LSR is read; the break's 0 byte stays for the guest to read.
+                _overrun = false;
+                _rxBreak[_rxHead] = false;
                 return lsr;
             case UART_MSR:
                 return Loopback ? LoopbackMsrLocked() : ResetMsr;
@@ -189,14 +213,18 @@ public sealed partial class Serial16550 : IBusDevice
         }
     }
 
-    private bool PushRxLocked(byte value)
+    private bool HeadIsBreakLocked => _rxCount > 0 && _rxBreak[_rxHead];
+
+    private bool PushRxLocked(byte value, bool isBreak = false)
     {
         if (_rxCount == RxFifoSize)
         {
             _overrun = true;
             return false;
         }
-        _rxFifo[(_rxHead + _rxCount) % RxFifoSize] = value;
+        int slot = (_rxHead + _rxCount) % RxFifoSize;
+        _rxFifo[slot] = value;
+        _rxBreak[slot] = isBreak;
         _rxCount++;
         return true;
     }
@@ -206,6 +234,7 @@ public sealed partial class Serial16550 : IBusDevice
         if (_rxCount == 0)
             return 0;
         byte value = _rxFifo[_rxHead];
+        _rxBreak[_rxHead] = false;
         _rxHead = (_rxHead + 1) % RxFifoSize;
         _rxCount--;
         return value;
@@ -228,7 +257,7 @@ public sealed partial class Serial16550 : IBusDevice
     // Priority order of the datasheet: line status, received data, THR empty (modem status never fires).
     private byte PendingInterruptLocked()
     {
-        if ((_ier & UART_IER_RLSI) != 0 && _overrun)
+        if ((_ier & UART_IER_RLSI) != 0 && (_overrun || HeadIsBreakLocked))
             return UART_IIR_RLSI;
         if ((_ier & UART_IER_RDI) != 0 && _rxCount > 0)
             return UART_IIR_RDI;

@@ -105,6 +105,68 @@ public sealed class SerialConsoleTests : IDisposable
         Assert.Equal([0x01, 0x01, (byte)'c'], GuestReads(3));
     }
 
+    /// <summary>Like <see cref="GuestReads"/>, but a byte that came with LSR.BI reads as -1.</summary>
+    private List<int> GuestReadsWithBreaks(int count)
+    {
+        var received = new List<int>();
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (received.Count < count && DateTime.UtcNow < deadline)
+        {
+            byte lsr = _uart.ReadByte(UART_LSR);
+            if ((lsr & UART_LSR_DR) == 0)
+            {
+                Thread.Sleep(1);
+                continue;
+            }
+            byte data = _uart.ReadByte(UART_RX);
+            received.Add((lsr & UART_LSR_BI) != 0 ? -1 : data);
+        }
+        return received;
+    }
+
+    [Fact]
+    public void CtrlABSendsABreakBetweenTheKeysAroundIt()
+    {
+        _console.Start(_uart);
+        Type([(byte)'a', 0x01, (byte)'b', (byte)'h']);
+        Assert.Equal(['a', -1, 'h'], GuestReadsWithBreaks(3));
+        Assert.Empty(_control.Requests);
+    }
+
+    [Fact]
+    public void ABreakTypedWhileTheFifoIsFullWaitsInLine()
+    {
+        _console.Start(_uart);
+        var before = Enumerable.Range(0, RxFifoSize + 10).Select(i => (byte)(i % 26 + 'a')).ToArray();
+        Type([.. before, 0x01, (byte)'b', (byte)'!']);
+        Assert.True(WaitFor(() => _uart.InputSpace == 0));
+        int[] expected = [.. before.Select(b => (int)b), -1, '!'];
+        Assert.Equal(expected, GuestReadsWithBreaks(expected.Length));
+    }
+
+    [Fact]
+    public void CtrlAHListsTheKeysOnTheConsoleNotToTheGuest()
+    {
+        var matches = new List<string>();
+        _console.Watcher.Watch("Ctrl-A", matches.Add);
+        _console.Start(_uart);
+        Type([0x01, (byte)'h', (byte)'k']);
+        Assert.Equal("k"u8.ToArray(), GuestReads(1));
+        _console.Flush();
+        Assert.Equal(ConsoleEscapeParser.HelpText, System.Text.Encoding.ASCII.GetString(_output.ToArray()));
+        Assert.Empty(matches); // --exit-on-output watches the guest's output only
+    }
+
+    [Fact]
+    public void CtrlASTakesAScreenshotOnEachPress()
+    {
+        int screenshots = 0;
+        _console.Start(_uart, () => Interlocked.Increment(ref screenshots));
+        Type([0x01, (byte)'s', (byte)'1', 0x01, (byte)'s', (byte)'2']);
+        Assert.Equal("12"u8.ToArray(), GuestReads(2));
+        Assert.Equal(2, Volatile.Read(ref screenshots));
+    }
+
     [Fact]
     public void EndOfInputStopsOnlyTheInputAfterDeliveringEverything()
     {

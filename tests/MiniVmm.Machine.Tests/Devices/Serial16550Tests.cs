@@ -230,6 +230,70 @@ public sealed class Serial16550Tests
     }
 
     [Fact]
+    public void BreakIsAZeroByteWithBiAndALineStatusInterrupt()
+    {
+        Write(UART_IER, UART_IER_RLSI | UART_IER_RDI); // what serial8250_do_startup enables
+        Assert.True(_uart.EnqueueBreak());
+        Assert.Equal([true], _irq.Levels);
+        Assert.Equal(UART_IIR_RLSI, Read(UART_IIR));
+        Assert.Equal(UART_LSR_BI | UART_LSR_DR | UART_LSR_THRE | UART_LSR_TEMT, Read(UART_LSR));
+        // The LSR read cleared BI (error bits are reported once); the 0 byte is still there.
+        Assert.Equal(UART_LSR_DR, Read(UART_LSR) & (UART_LSR_BI | UART_LSR_DR));
+        Assert.Equal(UART_IIR_RDI, Read(UART_IIR));
+        Assert.Equal(0, Read(UART_RX));
+        Assert.Equal(UART_IIR_NO_INT, Read(UART_IIR));
+        Assert.Equal([true, false], _irq.Levels);
+    }
+
+    [Fact]
+    public void BreakShowsOnlyWhenItReachesTheHeadOfTheFifo()
+    {
+        Write(UART_IER, UART_IER_RLSI | UART_IER_RDI);
+        _uart.EnqueueInput("ab"u8);
+        Assert.True(_uart.EnqueueBreak());
+        _uart.EnqueueInput("h"u8);
+        var seen = new List<(byte Lsr, byte Data)>();
+        // serial8250_rx_chars: read LSR, then RBR while LSR says DR.
+        for (byte lsr = Read(UART_LSR); (lsr & UART_LSR_DR) != 0; lsr = Read(UART_LSR))
+            seen.Add(((byte)(lsr & UART_LSR_BI), Read(UART_RX)));
+        Assert.Equal([(0, (byte)'a'), (0, (byte)'b'), (UART_LSR_BI, 0), (0, (byte)'h')], seen);
+        Assert.False(_irq.Asserted);
+    }
+
+    [Fact]
+    public void BreakWithLineStatusInterruptsOffRaisesOnlyReceivedData()
+    {
+        Write(UART_IER, UART_IER_RDI);
+        _uart.EnqueueBreak();
+        Assert.Equal(UART_IIR_RDI, Read(UART_IIR));
+        Assert.Equal(UART_LSR_BI, Read(UART_LSR) & UART_LSR_BI);
+    }
+
+    [Fact]
+    public void BreakIntoAFullFifoIsLostAsAnOverrun()
+    {
+        _uart.EnqueueInput(new byte[RxFifoSize]);
+        Assert.False(_uart.EnqueueBreak());
+        Assert.Equal(UART_LSR_OE, Read(UART_LSR) & (UART_LSR_OE | UART_LSR_BI));
+        for (int i = 0; i < RxFifoSize; i++)
+            Read(UART_RX);
+        Assert.Equal(0, Read(UART_LSR) & (UART_LSR_BI | UART_LSR_DR));
+    }
+
+    [Fact]
+    public void ClearingTheReceiverDropsAPendingBreak()
+    {
+        Write(UART_FCR, UART_FCR_ENABLE_FIFO);
+        Write(UART_IER, UART_IER_RLSI);
+        _uart.EnqueueBreak();
+        Write(UART_FCR, UART_FCR_ENABLE_FIFO | UART_FCR_CLEAR_RCVR);
+        Assert.Equal(0, Read(UART_LSR) & (UART_LSR_BI | UART_LSR_DR));
+        Assert.Equal([true, false], _irq.Levels);
+        _uart.EnqueueInput("k"u8); // a later byte in the same slot is a plain byte
+        Assert.Equal(UART_LSR_DR, Read(UART_LSR) & (UART_LSR_BI | UART_LSR_DR));
+    }
+
+    [Fact]
     public void LoopbackSendsThrToRxAndMirrorsMcrInMsr()
     {
         Write(UART_MCR, UART_MCR_LOOP);
