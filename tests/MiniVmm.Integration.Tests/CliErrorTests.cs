@@ -132,8 +132,8 @@ public sealed class CliErrorTests : IDisposable
         var result = Run("run", "--kernel", WriteFile("ok.elf", MiniVmm.Firmware.Payloads.SerialHello("ok\n", 0)), "--display", "none", "--verbose",
             "--trace", "boot", "--wayland-socket", $"{first},name=first", "--wayland-socket", $"{second},name=second");
         Assert.Equal(0, result.ExitCode);
-        Assert.Contains($"minivmm: wayland socket first -> {first} (cross-domain channel 16)", result.Stderr);
-        Assert.Contains($"minivmm: wayland socket second -> {second} (cross-domain channel 17)", result.Stderr);
+        Assert.Contains($"minivmm: wayland socket first -> {first} (cross-domain channel 20)", result.Stderr);
+        Assert.Contains($"minivmm: wayland socket second -> {second} (cross-domain channel 21)", result.Stderr);
         Assert.Contains("minivmm.wayland_channels=first:20,second:21", result.Stderr);
     }
 
