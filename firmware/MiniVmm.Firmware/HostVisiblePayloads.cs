@@ -4,7 +4,8 @@ using static Iced.Intel.AssemblerRegisters;
 namespace MiniVmm.Firmware;
 
 /// <summary>
-/// The host-visible region from the guest: over controlq, CTX_CREATE (cross-domain capset), RESOURCE_CREATE_BLOB
+/// The host-visible region from the guest: over controlq, CTX_CREATE (context_init 0: a plain context, whose HOST3D
+/// blobs are fresh pages; a cross-domain one would want a GET_IMAGE_REQUIREMENTS blob_id), RESOURCE_CREATE_BLOB
 /// (HOST3D, MAPPABLE) and RESOURCE_MAP_BLOB; then the blob is read and written through BAR 2 + offset (a KVM slot
 /// over the blob's memfd); then RESOURCE_UNMAP_BLOB and the same address read again, now an MMIO exit.
 /// Layouts are virtio 1.2 §5.7.6 (ctrl_hdr.ctx_id at byte 16); GpuPayloadTests-style size checks live in the test.
@@ -16,7 +17,7 @@ public static class HostVisiblePayloads
     public const int FeatureVirgl = 0, FeatureResourceBlob = 3, FeatureContextInit = 4;
     public const uint CmdCtxCreate = 0x0200, CmdResourceCreateBlob = 0x010C, CmdResourceMapBlob = 0x0208, CmdResourceUnmapBlob = 0x0209;
     public const uint RespOkNoData = 0x1100, RespOkMapInfo = 0x1106;
-    public const uint CapsetCrossDomain = 5, BlobMemHost3d = 2, BlobFlagMappable = 1;
+    public const uint ContextInitPlain = 0, BlobMemHost3d = 2, BlobFlagMappable = 1;
     public const int CtxCreateLength = 96, CreateBlobLength = 56, MapBlobLength = 40, UnmapBlobLength = 32, MapInfoLength = 32;
     public const uint ContextId = 1, ResourceId = 1;
     /// <summary>conf1 registers of BAR 2 (the shared-memory BAR, 64-bit: low then high dword).</summary>
@@ -45,7 +46,7 @@ public static class HostVisiblePayloads
             a.mov(r10d, eax); // zero-extends: r10 = BAR 2; nothing below touches it
             a.add(r10, (int)offset);
 
-            ExchangeExpecting(p, 0, Command(CtxCreateLength, CmdCtxCreate, [0, CapsetCrossDomain]), RespOkNoData, FailCtxCreate);
+            ExchangeExpecting(p, 0, Command(CtxCreateLength, CmdCtxCreate, [0, ContextInitPlain]), RespOkNoData, FailCtxCreate);
             ExchangeExpecting(p, 1, Command(CreateBlobLength, CmdResourceCreateBlob,
                 [ResourceId, BlobMemHost3d, BlobFlagMappable, 0, 0, 0, blobSize, 0]), RespOkNoData, FailCreateBlob);
             ExchangeExpecting(p, 2, Command(MapBlobLength, CmdResourceMapBlob, [ResourceId, 0, (uint)offset, (uint)(offset >> 32)]),

@@ -98,7 +98,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
     {
         using var region = new KvmHostVisibleRegion(_vm, 1 << 20, firstSlot: 2, Bar);
         var backend = new Gpu2DBackend(new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = 1 << 20 }, region: region);
-        Assert.False(backend.CreateContext(1, 5, "test").IsError);
+        Assert.False(backend.CreateContext(1, 0, "test").IsError); // plain context: a HOST3D blob of fresh pages
         Assert.False(backend.CreateBlob(null!, 1, 2, 2, 1, 0, 0x3000, []).IsError);
         Assert.Equal(MiniVmm.Gpu.Protocol.VirtioGpuCtrlType.RESP_OK_MAP_INFO, backend.MapBlob(2, 0x1000).Type);
         Assert.Equal(1, region.MappingCount);
@@ -198,7 +198,6 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
         Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_F_VIRGL, HostVisiblePayloads.FeatureVirgl);
         Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_F_RESOURCE_BLOB, HostVisiblePayloads.FeatureResourceBlob);
         Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_F_CONTEXT_INIT, HostVisiblePayloads.FeatureContextInit);
-        Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN, HostVisiblePayloads.CapsetCrossDomain);
         Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_BLOB_MEM_HOST3D, HostVisiblePayloads.BlobMemHost3d);
         Assert.Equal(VirtioGpuConstants.VIRTIO_GPU_BLOB_FLAG_USE_MAPPABLE, HostVisiblePayloads.BlobFlagMappable);
         Assert.Equal(HostVisiblePayloads.CtxCreateLength, Unsafe.SizeOf<VirtioGpuCtxCreate>());

@@ -22,7 +22,10 @@ internal sealed partial class InProcessGpu
     private readonly Lock _waiters = new(); // guards the two waiter tables and _interruptCount
     private readonly HashSet<WakeEvent> _anyWaiters = []; // threads in WaitForInterrupt
     private readonly Dictionary<WakeEvent, ushort> _chainWaiters = []; // threads in WaitFor, and the chain head each waits for
-    private readonly ThreadLocal<WakeEvent> _wakeEvents = new(() => new WakeEvent(), trackAllValues: true);
+    // Eventfds for waiting threads, rented per wait: as many as threads ever waited at once, not one per thread that
+    // ever waited (relay threads come and go with the client's pipes, and a per-thread eventfd outlived its thread).
+    private readonly Stack<WakeEvent> _idleWakeEvents = new(); // guarded by _waiters
+    private readonly List<WakeEvent> _allWakeEvents = []; // guarded by _waiters; closed at Dispose
     private long _interruptCount; // guarded by _waiters
 
     /// <summary>
@@ -118,24 +121,45 @@ internal sealed partial class InProcessGpu
         if (IsComplete(chain))
             return true; // commands the device answers while it is kicked: no waiting, no registration
         var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
-        var wake = _wakeEvents.Value!;
-        while (true)
+        var wake = RentWakeEvent();
+        try
         {
-            lock (_waiters)
-                _chainWaiters[wake] = chain.Head;
-            if (IsComplete(chain))
-                break;
-            var left = deadline - Environment.TickCount64;
-            if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+            while (true)
             {
                 lock (_waiters)
-                    _chainWaiters.Remove(wake);
-                return IsComplete(chain);
+                    _chainWaiters[wake] = chain.Head;
+                if (IsComplete(chain))
+                    return true;
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+                    return IsComplete(chain);
             }
         }
+        finally
+        {
+            lock (_waiters)
+                _chainWaiters.Remove(wake);
+            ReturnWakeEvent(wake);
+        }
+    }
+
+    /// <summary>An idle eventfd, or a new one. A stale count left by a late signal only makes the next wait look again.</summary>
+    private WakeEvent RentWakeEvent()
+    {
         lock (_waiters)
-            _chainWaiters.Remove(wake);
-        return true;
+        {
+            if (_idleWakeEvents.TryPop(out var idle))
+                return idle;
+            var wake = new WakeEvent();
+            _allWakeEvents.Add(wake);
+            return wake;
+        }
+    }
+
+    private void ReturnWakeEvent(WakeEvent wake)
+    {
+        lock (_waiters)
+            _idleWakeEvents.Push(wake);
     }
 
     /// <summary>How many interrupts the device has raised: the value to hand <see cref="WaitForInterrupt"/>.</summary>
@@ -157,24 +181,30 @@ internal sealed partial class InProcessGpu
     public bool WaitForInterrupt(long seen, long timeoutMs)
     {
         var deadline = Environment.TickCount64 + timeoutMs;
-        var wake = _wakeEvents.Value!;
-        while (true)
+        var wake = RentWakeEvent();
+        try
         {
-            lock (_waiters)
-            {
-                if (_interruptCount != seen)
-                    return true;
-                _anyWaiters.Add(wake);
-            }
-            var left = deadline - Environment.TickCount64;
-            if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+            while (true)
             {
                 lock (_waiters)
                 {
-                    _anyWaiters.Remove(wake);
-                    return _interruptCount != seen;
+                    if (_interruptCount != seen)
+                        return true;
+                    _anyWaiters.Add(wake);
+                }
+                var left = deadline - Environment.TickCount64;
+                if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+                {
+                    lock (_waiters)
+                        return _interruptCount != seen;
                 }
             }
+        }
+        finally
+        {
+            lock (_waiters)
+                _anyWaiters.Remove(wake);
+            ReturnWakeEvent(wake);
         }
     }
 

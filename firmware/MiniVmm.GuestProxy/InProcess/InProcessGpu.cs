@@ -75,11 +75,15 @@ internal sealed partial class InProcessGpu : IDisposable
         _events.Dispose();
         _memory.Dispose();
         Region.Dispose();
-        // The threads that waited are gone by now (a session disposes its transport after joining them), so their
-        // eventfds can close.
-        foreach (var wake in _wakeEvents.Values)
-            wake.Dispose();
-        _wakeEvents.Dispose();
+        // The threads that waited are gone by now (a session disposes its transport after joining them), so the
+        // eventfds they rented can close.
+        lock (_waiters)
+        {
+            foreach (var wake in _allWakeEvents)
+                wake.Dispose();
+            _allWakeEvents.Clear();
+            _idleWakeEvents.Clear();
+        }
     }
 
     /// <summary>

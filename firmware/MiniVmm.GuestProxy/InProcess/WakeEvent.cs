@@ -3,7 +3,7 @@ using static Tmds.Linux.LibC;
 
 namespace MiniVmm.GuestProxy.InProcess;
 
-/// <summary>One thread's eventfd for <see cref="InProcessGpu.WaitForInterrupt"/>: written by the interrupt, polled by its thread.</summary>
+/// <summary>A waiting thread's eventfd (rented for one wait): written by the interrupt, polled by that thread.</summary>
 internal sealed unsafe class WakeEvent : IDisposable
 {
     private readonly Fd _fd;
