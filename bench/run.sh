@@ -13,6 +13,8 @@
 #   BENCH_ONLY=proxy             only the guest-proxy rows: the NativeAOT proxy between a libwayland client (gcc,
 #                                libwayland-dev, wayland-protocols) and weston vs the client native (~3 minutes)
 #   BENCH_ONLY="winsrv proxy"    both
+#   BENCH_ONLY=guest             only the in-guest row: wl_display_roundtrip through the shipped proxy on the DRM
+#                                transport in a Linux guest (small kernel + wayland initramfs, needs KVM; ~5 minutes here)
 #   BENCH_OUT=DIR                where builds, payloads and logs go (default bench/out, git-ignored)
 #   BENCH_AOT=PATH               an already published NativeAOT minivmm (e.g. out/minivmm from
 #                                `make publish`) instead of publishing one into BENCH_OUT
@@ -79,6 +81,56 @@ budget_rows() {
   done <<<"$out"
   budget_note+="budget: each attack on a fresh device model (64 MiB budget), driven through the virtqueue; heap = managed heap growth after a full GC, ratio = heap / budget (<= 1.0x wanted)"
 }
+# build_wl_client: $OUT/wl-client from bench/wl-client.c (the same source the wayland image compiles for the guest).
+build_wl_client() {
+  local xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
+  wayland-scanner client-header "$xdg" "$OUT/xdg-shell-client-protocol.h" && wayland-scanner private-code "$xdg" "$OUT/xdg-shell-protocol.c" \
+    && gcc -O2 -Wall -Wextra -I"$OUT" -o "$OUT/wl-client" bench/wl-client.c "$OUT/xdg-shell-protocol.c" -lwayland-client \
+    || fail "gcc bench/wl-client.c"
+}
+
+# --- guest proxy in a Linux guest ----------------------------------------------------------------
+# What a user feels in the guest: bench/wl-client.c's wl_display_roundtrip inside a Linux guest (small kernel, wayland
+# initramfs), through the shipped NativeAOT proxy on the kernel's virtio_gpu DRM driver and MiniVmm's device, vs the
+# same client native on the same headless Weston. The guest prints median and p90 itself (/init's wayland_bench mode).
+GUEST_ROUNDS=${BENCH_GUEST_ROUNDS:-500}
+guest_note=""
+guest_rows() {
+  local kernel initrd
+  kernel=$(images/paths.sh small-kernel) initrd=$(images/paths.sh wayland-initramfs)
+  if ! command -v weston >/dev/null || [[ ! -f $kernel || ! -f $initrd ]]; then
+    guest_note="guest: skipped: needs weston and the images (make image image-wayland)"
+    return
+  fi
+  if ! exec 3<>"$kvm_device" 2>/dev/null; then
+    row "guest wl_display_roundtrip, median (us)" "-" "skipped: no /dev/kvm" "-"
+    guest_note="guest: skipped: no /dev/kvm"
+    return
+  fi
+  exec 3>&-
+  [[ -x $OUT/wl-client ]] || build_wl_client
+  local run=$OUT/guest-weston socket m p90 b bp90 out
+  rm -rf "$run" && mkdir -p "$run" && chmod 700 "$run"
+  XDG_RUNTIME_DIR=$run weston --backend=headless-backend.so --use-pixman --socket=bench-guest --idle-time=0 \
+    --log="$run/weston.log" </dev/null >/dev/null 2>&1 &
+  local weston_pid=$!
+  socket=$run/bench-guest
+  for _ in $(seq 100); do [[ -S $socket ]] && break; sleep 0.1; done
+  [[ -S $socket ]] || { kill "$weston_pid"; fail "guest: headless weston did not start ($run/weston.log)"; }
+  out=$(XDG_RUNTIME_DIR=$run WAYLAND_DISPLAY=$socket "$OUT/wl-client" roundtrip "$GUEST_ROUNDS" | sort -n) || { kill "$weston_pid"; fail "guest: native wl-client"; }
+  b=$(awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }' <<<"$out") bp90=$(awk '{ v[NR] = $1 } END { print v[int(NR * 0.9 + 0.5)] }' <<<"$out")
+  log "guest: a Linux guest runs bench/wl-client.c through the shipped proxy, $GUEST_ROUNDS round trips (one boot, minutes here) ..."
+  "${AOT[@]}" run --kernel "$kernel" --initrd "$initrd" --gpu blob=on,contexts=on,hostmem=256M --display none \
+    --wayland-socket "$socket" --append "minivmm.wayland=1 minivmm.wayland_bench=$GUEST_ROUNDS minivmm.test=1" \
+    --timeout 1200 >"$OUT/guest-bench.log" 2>&1 || { kill "$weston_pid"; fail "guest: boot (log: $OUT/guest-bench.log)"; }
+  kill "$weston_pid"
+  out=$(grep -m1 'MINIVMM-BENCH: roundtrip_us' "$OUT/guest-bench.log") || fail "guest: no MINIVMM-BENCH line (log: $OUT/guest-bench.log)"
+  m=$(field median "$out") p90=$(field p90 "$out")
+  row "guest wl_display_roundtrip, median (us)" "$m" "$b (same client, native)" "$(ratio "$m" "$b")"
+  row "guest wl_display_roundtrip, p90 (us)" "$p90" "$bp90 (same client, native)" "$(ratio "$p90" "$bp90")"
+  guest_note="guest: bench/wl-client.c (built into the wayland initramfs) in a Linux guest on $( [[ -d /sys/module/kvm_pvm ]] && echo "kvm_pvm: the guest kernel's share of each round trip is interpreted" || echo "hardware KVM"), $GUEST_ROUNDS wl_display_roundtrip calls through minivmm-guest-proxy (NativeAOT, DRM transport: EXECBUFFER + fence events of the kernel's virtio_gpu driver) and MiniVmm's device to a headless Weston; baseline: the same client and count natively on that Weston; median and p90 computed in the guest"
+}
+
 # --- guest proxy --------------------------------------------------------------------------------
 # The shipped proxy (NativeAOT, as images/build-wayland.sh publishes it) with the in-process transport, between a
 # plain libwayland client (bench/wl-client.c) and a headless Weston, vs the same client on the same Weston.
@@ -92,10 +144,7 @@ proxy_rows() {
   dotnet publish firmware/MiniVmm.GuestProxy/MiniVmm.GuestProxy.csproj -c Release -r linux-x64 -nologo -v q \
     -p:CustomBeforeMicrosoftCommonProps="$ROOT/images/wayland/publish-aot.props" --artifacts-path "$OUT/art-proxy" \
     -o "$OUT/proxy-aot" >"$OUT/build-proxy.log" 2>&1 || { tail -20 "$OUT/build-proxy.log" >&2; fail "dotnet publish the guest proxy (NativeAOT)"; }
-  local xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
-  wayland-scanner client-header "$xdg" "$OUT/xdg-shell-client-protocol.h" && wayland-scanner private-code "$xdg" "$OUT/xdg-shell-protocol.c" \
-    && gcc -O2 -Wall -Wextra -I"$OUT" -o "$OUT/wl-client" bench/wl-client.c "$OUT/xdg-shell-protocol.c" -lwayland-client \
-    || fail "gcc bench/wl-client.c"
+  build_wl_client
   log "proxy: wl_display_roundtrip and 1080p frames, NativeAOT proxy vs native, runs $GPU_RUNS ..."
   local p m b
   p=$("${BENCH[@]}" proxy --proxy "$OUT/proxy-aot/minivmm-guest-proxy" --client "$OUT/wl-client" --runs "$GPU_RUNS") || fail "proxy"
@@ -126,6 +175,18 @@ only_setup() {
   rows=()
   row() { rows+=("$(printf '| %-46s | %10s | %-30s | %6s |' "$1" "$2" "$3" "$4")"); }
 }
+if [[ $ONLY == guest ]]; then
+  only_setup
+  kvm_device=${MINIVMM_KVM:-/dev/kvm}
+  [[ -n ${BENCH_AOT:-} ]] || fail "BENCH_ONLY=guest needs BENCH_AOT (make publish; out/minivmm)"
+  AOT=("$BENCH_AOT")
+  guest_rows
+  echo
+  echo "MiniVmm bench (BENCH_ONLY=guest): ratio = MiniVmm / baseline, same run, same machine"
+  printf '%s\n' "${rows[@]}"
+  echo "$guest_note"
+  exit 0
+fi
 if [[ $ONLY == budget ]]; then
   only_setup
   budget_rows
@@ -374,6 +435,12 @@ else
 boot: printk clock = the guest's own timestamp on that line (kernel time only: no firmware, no decompression; QEMU -kernel bzImage decompresses in the guest, MiniVmm unpacks it in-process)"
 fi
 
+if [[ $BOOT == 0 ]]; then
+  guest_note="guest: skipped (BENCH_BOOT=0)"
+else
+  guest_rows
+fi
+
 # --- table ------------------------------------------------------------------------------------
 if ((!kvm)); then
   host="no usable KVM device ($kvm_device): the rows that run guests are skipped"
@@ -399,3 +466,4 @@ echo "$gpu_note"
 [[ -z $proxy_note ]] || echo "$proxy_note"
 echo "$budget_note"
 echo "$boot_note"
+echo "$guest_note"

@@ -2,7 +2,8 @@
 # Builds $MINIVMM_IMAGES/initramfs-wayland/initramfs.cpio: the busybox initramfs plus the guest
 # Wayland proxy (firmware/MiniVmm.GuestProxy) published NativeAOT as /bin/minivmm-guest-proxy,
 # the unmodified Debian clients wayland-info (wayland-utils) and weston-simple-shm (weston) for
-# /init's minivmm.wayland_clients=1 test mode, and the shared libraries `ldd` names for each of
+# /init's minivmm.wayland_clients=1 test mode, the bench's own libwayland client bench/wl-client.c
+# (built here with gcc) for its minivmm.wayland_bench=N mode, and the shared libraries `ldd` names for each of
 # them (loader + libs, at their host paths), uncompressed.
 # A separate image: the default initramfs stays busybox-only. Needs dotnet (SDK) and gcc.
 set -euo pipefail
@@ -21,7 +22,11 @@ proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.Wayland src/MiniVmm.Wayland.
   tests/MiniVmm.TestSupport)
 # Debian's own client binaries, packed as the package installed them (never rebuilt).
 clients=(/usr/bin/wayland-info /usr/bin/weston-simple-shm)
-client_pkgs=(wayland-utils weston)
+client_pkgs=(wayland-utils weston gcc libwayland-dev)
+# The bench's client (bench/wl-client.c), compiled here, so the guest round trip is timed by the same code as the
+# host's native baseline.
+bench_client_src="$repo/bench/wl-client.c"
+bench_client=/usr/bin/minivmm-wl-client
 protocol_xml=(/usr/share/wayland/wayland.xml
   /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml)
 
@@ -35,10 +40,11 @@ sources_hash() {
 stamp_hash() {
   inputs_hash "${BASH_SOURCE[0]}" "$IMAGES_DIR/lib/common.sh" "$IMAGES_DIR/lib/initramfs.sh" \
     "$INIT_SCRIPT" "$IMAGES_DIR/wayland/publish-aot.props" "$repo/Directory.Build.props" \
-    "${protocol_xml[@]}" -- "sources=$(sources_hash)" "dotnet=$(dotnet --version)" \
+    "${protocol_xml[@]}" "$bench_client_src" -- "sources=$(sources_hash)" "dotnet=$(dotnet --version)" \
     "busybox-static=$(pkg_version busybox-static)" "cpio=$(pkg_version cpio)" \
     "libc6=$(pkg_version libc6)" "wayland-utils=$(pkg_version wayland-utils)" \
-    "weston=$(pkg_version weston)" "libwayland-client0=$(pkg_version libwayland-client0)"
+    "weston=$(pkg_version weston)" "libwayland-client0=$(pkg_version libwayland-client0)" \
+    "gcc=$(pkg_version gcc)" "libwayland-dev=$(pkg_version libwayland-dev)"
 }
 
 command -v dotnet >/dev/null || die "dotnet not found (the .NET 10 SDK publishes the proxy)"
@@ -85,6 +91,14 @@ for client in "${clients[@]}"; do
   install -m 755 "$client" "$root$client"
   add_libs "$client"
 done
+xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
+wayland-scanner client-header "$xdg" "$work/xdg-shell-client-protocol.h" \
+  && wayland-scanner private-code "$xdg" "$work/xdg-shell-protocol.c" \
+  && gcc -O2 -Wall -Wextra -I"$work" -o "$work/wl-client" "$bench_client_src" "$work/xdg-shell-protocol.c" -lwayland-client \
+  || die "gcc bench/wl-client.c failed"
+install -m 755 "$work/wl-client" "$root$bench_client"
+add_libs "$work/wl-client"
+clients+=("$bench_client") # checked below like the Debian clients
 mapfile -t libs < <(printf '%s\n' "${libs[@]}" | LC_ALL=C sort -u)
 ((${#libs[@]})) || die "ldd named no libraries"
 for lib in "${libs[@]}"; do

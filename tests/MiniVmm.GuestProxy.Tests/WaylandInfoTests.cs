@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.RegularExpressions;
 using MiniVmm.Wayland.Tests.Support;
 
 namespace MiniVmm.GuestProxy.Tests;
@@ -9,9 +7,8 @@ namespace MiniVmm.GuestProxy.Tests;
 /// Weston must see exactly the globals it sees when connected to Weston directly.
 /// </summary>
 [Collection("Weston")]
-public sealed partial class WaylandInfoTests
+public sealed class WaylandInfoTests
 {
-    private const string WaylandInfo = "/usr/bin/wayland-info";
 
     /// <param name="named">The proxy INITs on channel 20, Weston being a named socket (--channel 20), not on channel 1.</param>
     [Theory]
@@ -19,7 +16,7 @@ public sealed partial class WaylandInfoTests
     [InlineData(true)]
     public void WaylandInfoThroughTheProxyListsTheSameGlobalsAsNatively(bool named)
     {
-        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
+        Assert.True(File.Exists(WaylandInfoClient.Program), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
         using var chain = new ProxyFixture(named: named);
         var nativeOutput = Run(chain.Weston.SocketPath, chain);
         var native = Globals(nativeOutput);
@@ -37,7 +34,7 @@ public sealed partial class WaylandInfoTests
     [Fact]
     public void WaylandInfoThroughTheProxyOverTheDrmTransportListsTheSameGlobalsAsNatively()
     {
-        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
+        Assert.True(File.Exists(WaylandInfoClient.Program), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
         using var chain = new ProxyFixture(overDrm: true);
         var nativeOutput = Run(chain.Weston.SocketPath, chain);
         var native = Globals(nativeOutput);
@@ -55,7 +52,7 @@ public sealed partial class WaylandInfoTests
     [Fact]
     public void WaylandInfoThroughTheProxySeesTheSameSeatAsNatively()
     {
-        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
+        Assert.True(File.Exists(WaylandInfoClient.Program), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh should install it)");
         using var chain = new ProxyFixture(backend: WestonBackend.X11);
         var nativeOutput = Run(chain.Weston.SocketPath, chain);
         var seat = SeatLines(nativeOutput);
@@ -74,28 +71,13 @@ public sealed partial class WaylandInfoTests
     /// <summary>Runs wayland-info against <paramref name="display"/> (an absolute socket path), bounded to 15 s.</summary>
     private static string Run(string display, ProxyFixture chain)
     {
-        var start = new ProcessStartInfo(WaylandInfo) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["XDG_RUNTIME_DIR"] = chain.Weston.RuntimeDirectory;
-        start.Environment["WAYLAND_DISPLAY"] = display;
-        start.Environment["WAYLAND_DEBUG"] = Environment.GetEnvironmentVariable("PROXY_TEST_WAYLAND_DEBUG") ?? "0"; // 1: the protocol trace on stderr, shown if it fails
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wayland-info");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(15)))
-        {
-            process.Kill(entireProcessTree: true);
-            process.WaitForExit(5000);
-            Assert.Fail($"wayland-info on {display} did not finish in 15 s (WAYLAND_DEBUG trace below)\n{errors.Result}\n{chain.Log}");
-        }
-        Assert.True(process.ExitCode == 0, $"wayland-info on {display} exited {process.ExitCode}: {errors.Result}\n{chain.Log}");
-        return output.Result;
+        // PROXY_TEST_WAYLAND_DEBUG=1: the client's protocol trace on stderr, shown if it fails.
+        var result = WaylandInfoClient.Run(chain.Weston.RuntimeDirectory, display, TimeSpan.FromSeconds(15),
+            Environment.GetEnvironmentVariable("PROXY_TEST_WAYLAND_DEBUG") ?? "0");
+        Assert.True(result.Finished, $"wayland-info on {display} did not finish in 15 s (WAYLAND_DEBUG trace below)\n{result.Errors}\n{chain.Log}");
+        Assert.True(result.ExitCode == 0, $"wayland-info on {display} exited {result.ExitCode}: {result.Errors}\n{chain.Log}");
+        return result.Output;
     }
 
-    /// <summary>The "interface: 'name', version: n" lines, sorted (the order of globals is Weston's, not ours to check).</summary>
-    private static List<(string Name, int Version)> Globals(string output) =>
-        [.. GlobalLine().Matches(output).Select(m => (m.Groups[1].Value, int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)))
-            .Order()];
-
-    [GeneratedRegex(@"interface: '([^']+)',\s*version:\s*(\d+)")]
-    private static partial Regex GlobalLine();
+    private static List<(string Name, int Version)> Globals(string output) => WaylandInfoClient.Globals(output);
 }

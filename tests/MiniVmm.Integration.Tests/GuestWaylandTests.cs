@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Text.RegularExpressions;
 using MiniVmm.Wayland.Tests.Support;
 
 namespace MiniVmm.Integration.Tests;
@@ -13,10 +11,9 @@ namespace MiniVmm.Integration.Tests;
 /// (docs/guest-syscalls-on-kvm-pvm.md); on hardware KVM the same test runs unchanged.
 /// </summary>
 [Collection("Weston")]
-public sealed partial class GuestWaylandTests
+public sealed class GuestWaylandTests
 {
     private const string ClientsPrefix = "MINIVMM-CLIENTS: ";
-    private const string WaylandInfo = "/usr/bin/wayland-info";
 
     [KvmFact]
     [Trait("Category", "Slow")]
@@ -67,22 +64,12 @@ public sealed partial class GuestWaylandTests
 
     private static string RunNativeWaylandInfo(WestonCompositor weston)
     {
-        Assert.True(File.Exists(WaylandInfo), "wayland-info is missing: apt-get install -y wayland-utils (tools/deps.sh installs it)");
-        var start = new ProcessStartInfo(WaylandInfo) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.Environment["XDG_RUNTIME_DIR"] = weston.RuntimeDirectory;
-        start.Environment["WAYLAND_DISPLAY"] = weston.SocketPath;
-        using var process = Process.Start(start) ?? throw new InvalidOperationException("could not start wayland-info");
-        var output = process.StandardOutput.ReadToEndAsync();
-        var errors = process.StandardError.ReadToEndAsync();
-        Assert.True(process.WaitForExit(TimeSpan.FromSeconds(15)), "native wayland-info did not finish in 15 s");
-        Assert.True(process.ExitCode == 0, $"native wayland-info exited {process.ExitCode}: {errors.Result}");
-        return output.Result;
+        var result = WaylandInfoClient.Run(weston.RuntimeDirectory, weston.SocketPath, TimeSpan.FromSeconds(15));
+        Assert.True(result.Finished && result.ExitCode == 0, $"native wayland-info: finished {result.Finished}, exit {result.ExitCode}: {result.Errors}");
+        return result.Output;
     }
 
-    /// <summary>The "interface: 'name', version: n" lines, sorted (the order of globals is Weston's).</summary>
-    private static List<(string Name, int Version)> Globals(string output) =>
-        [.. GlobalLine().Matches(output).Select(m => (m.Groups[1].Value, int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)))
-            .Order()];
+    private static List<(string Name, int Version)> Globals(string output) => WaylandInfoClient.Globals(output);
 
     /// <summary>Kept under artifacts/screenshots (git-ignored) for a person to look at.</summary>
     private static void SaveScreenshot(PngImage shot, string name)
@@ -92,7 +79,4 @@ public sealed partial class GuestWaylandTests
         using var file = File.Create(Path.Combine(directory, name));
         MiniVmm.Gpu.PngWriter.Write(file, shot.Rgba, shot.Width, shot.Height);
     }
-
-    [GeneratedRegex(@"interface: '([^']+)',\s*version:\s*(\d+)")]
-    private static partial Regex GlobalLine();
 }
