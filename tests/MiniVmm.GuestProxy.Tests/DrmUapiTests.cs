@@ -9,8 +9,8 @@ using Xunit.Abstractions;
 namespace MiniVmm.GuestProxy.Tests;
 
 /// <summary>
-/// The DRM transport cannot run on this host (guest user space makes no system calls under kvm_pvm), so its ABI is
-/// checked instead: a C program built with gcc against the uapi headers of the very kernel the images are built from
+/// The DRM transport's ABI, checked without booting a guest (the guest end-to-end test runs it for real, but takes
+/// minutes): a C program built with gcc against the uapi headers of the very kernel the images are built from
 /// (Debian's linux-source-6.1) prints every ioctl number, struct size, field offset and constant the proxy uses, and
 /// each must equal the proxy's C# declaration.
 /// </summary>

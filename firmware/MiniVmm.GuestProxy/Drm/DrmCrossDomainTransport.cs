@@ -10,9 +10,10 @@ namespace MiniVmm.GuestProxy.Drm;
 /// thread); a fence event read from the DRM fd means the channel ring holds a message, and VIRTGPU_WAIT on the query
 /// ring's handle that the query ring holds its answer. Every wait sleeps in the kernel (poll(2), VIRTGPU_WAIT). One
 /// instance per client, like a context.
-/// Never run against a real kernel (guest user space cannot run on the build host): its system calls go through
-/// <see cref="IDrmFile"/>, and the tests run all of this code over a model of Linux 6.1's virtio_gpu driver on
-/// MiniVmm's device model (FakeVirtioGpuDrm), alone and under the whole proxy with real Wayland clients.
+/// Its system calls go through <see cref="IDrmFile"/>: in a guest, the real /dev/dri/card0 (the guest end-to-end test,
+/// tests/MiniVmm.Integration.Tests/GuestWaylandTests.cs, runs it on the small kernel's virtio_gpu driver); in the fast
+/// tests, a model of Linux 6.1's virtio_gpu driver on MiniVmm's device model (FakeVirtioGpuDrm), alone and under the
+/// whole proxy with real Wayland clients.
 /// </summary>
 public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
 {
