@@ -62,10 +62,11 @@ public sealed partial class Gpu2DBackend
         if (resource.Shared is null)
         {
             ulong size = ((ulong)resource.Pixels.LongLength + PageSize - 1) & ~(PageSize - 1);
-            if ((long)size > _options.MaxHostMemoryBytes - _hostBytes)
+            // The one host budget, like every other memfd the guest makes the host hold.
+            if (Budget.Refuse($"winsrv share of 2D resource {resource.Id}", (long)size, fds: 1) is not null)
             {
                 outOfMemory = true;
-                refusal = $"sharing 2D resource {resource.Id} needs {size} bytes, past the {_options.MaxHostMemoryBytes}-byte cap ({_hostBytes} in use)";
+                refusal = $"sharing 2D resource {resource.Id} needs {size} bytes, past the {Budget.MaxBytes}-byte cap ({Budget.Bytes} in use)";
                 return null;
             }
             resource.Shared = MappedMemfd.TryCreate($"minivmm-winsrv-{resource.Id}", size, out refusal);
@@ -74,6 +75,7 @@ public sealed partial class Gpu2DBackend
                 outOfMemory = true;
                 return null;
             }
+            Budget.TryCharge($"winsrv share of 2D resource {resource.Id}", (long)size, fds: 1); // fits: checked above
             _hostBytes += (long)size;
         }
         // The backing may be shorter than the image (TRANSFER only checks what it reads): the rest keeps what it had.
@@ -88,6 +90,7 @@ public sealed partial class Gpu2DBackend
         if (resource.Shared is not { } shared)
             return;
         _hostBytes -= (long)shared.Size;
+        Budget.Release((long)shared.Size, fds: 1);
         shared.Dispose();
         resource.Shared = null;
     }
