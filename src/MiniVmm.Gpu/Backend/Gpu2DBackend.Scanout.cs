@@ -29,7 +29,7 @@ public sealed partial class Gpu2DBackend
             if (RefuseScanoutLocked(scanout, cost) is { } refused)
                 return refused;
             if (scanout.Blob is not null)
-                DisableLocked(scanout); // drops the blob's shadow copy
+                DisableLocked(scanout, keepFrame: false); // drops the blob's shadow copy; a new frame follows at once
             ChargeScanoutLocked(scanout, cost);
             scanout.Resource = resource;
             scanout.Rect = r;

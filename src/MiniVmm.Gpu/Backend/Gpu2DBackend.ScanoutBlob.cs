@@ -46,7 +46,7 @@ public sealed partial class Gpu2DBackend
             long cost = HostBudget.ScanoutCost(r.Width, r.Height, blob: true);
             if (RefuseScanoutLocked(scanout, cost) is { } refused)
                 return refused;
-            DisableLocked(scanout);
+            DisableLocked(scanout, keepFrame: false); // a new frame follows at once (a page flip)
             ChargeScanoutLocked(scanout, cost);
             var shadow = new Resource2D(resourceId, (VirtioGpuFormat)format, r.Width, r.Height, new byte[shadowBytes]);
             var shown = new ScanoutBlob(blob, offset, stride, r, shadow);

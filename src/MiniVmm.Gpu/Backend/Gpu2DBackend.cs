@@ -145,11 +145,14 @@ public sealed partial class Gpu2DBackend
         }
     }
 
-    private void DisableLocked(Scanout scanout)
+    /// <param name="keepFrame">False where the scanout is replaced, not turned off (every SET_SCANOUT_BLOB flip):
+    /// the frame kept for screenshots is only wanted when nothing follows, and copying it costs a whole frame.</param>
+    private void DisableLocked(Scanout scanout, bool keepFrame = true)
     {
         if (scanout.Resource is null)
             return;
-        scanout.KeepLastFrameLocked();
+        if (keepFrame)
+            scanout.KeepLastFrameLocked();
         if (scanout.Blob is { } shown)
             _hostBytes -= shown.Shadow.Pixels.LongLength;
         ReleaseScanoutLocked(scanout);
