@@ -40,6 +40,12 @@ cd "$ROOT"
 
 log() { echo "bench: $*" >&2; }
 fail() { echo "bench: FAILED: $*" >&2; exit 1; }
+# usable_kvm: sets kvm (1 or 0) and kvm_device (MINIVMM_KVM, as minivmm opens, else /dev/kvm).
+usable_kvm() {
+  kvm=1
+  kvm_device=${MINIVMM_KVM:-/dev/kvm}
+  [[ -c $kvm_device && -r $kvm_device && -w $kvm_device ]] || { kvm=0; log "$kvm_device is not usable here: the KVM rows are skipped"; }
+}
 
 # --- cross-domain (winsrv) -------------------------------------------------------------------
 # In-process like the GPU rows: the helper plays the guest proxy against VirtioGpuDevice and a headless Weston, and
@@ -81,12 +87,13 @@ budget_rows() {
   done <<<"$out"
   budget_note+="budget: each attack on a fresh device model (64 MiB budget), driven through the virtqueue; heap = managed heap growth after a full GC, ratio = heap / budget (<= 1.0x wanted)"
 }
-# build_wl_client: $OUT/wl-client from bench/wl-client.c (the same source the wayland image compiles for the guest).
-build_wl_client() {
-  local xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
-  wayland-scanner client-header "$xdg" "$OUT/xdg-shell-client-protocol.h" && wayland-scanner private-code "$xdg" "$OUT/xdg-shell-protocol.c" \
-    && gcc -O2 -Wall -Wextra -I"$OUT" -o "$OUT/wl-client" bench/wl-client.c "$OUT/xdg-shell-protocol.c" -lwayland-client \
-    || fail "gcc bench/wl-client.c"
+# build_wl_client: $OUT/wl-client from bench/wl-client.c, by the recipe the wayland image uses for the guest's copy.
+build_wl_client() { bench/build-wl-client.sh "$OUT" || fail "bench/build-wl-client.sh (gcc bench/wl-client.c)"; }
+# wl_client_needs: empty when weston and the client's build tools are here, else what to install.
+wl_client_needs() {
+  command -v weston >/dev/null && command -v wayland-scanner >/dev/null \
+    && [[ -e /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml ]] \
+    || echo "needs weston, libwayland-dev and wayland-protocols (apt-get install -y weston libwayland-dev wayland-protocols)"
 }
 
 # --- guest proxy in a Linux guest ----------------------------------------------------------------
@@ -98,17 +105,23 @@ guest_note=""
 guest_rows() {
   local kernel initrd
   kernel=$(images/paths.sh small-kernel) initrd=$(images/paths.sh wayland-initramfs)
-  if ! command -v weston >/dev/null || [[ ! -f $kernel || ! -f $initrd ]]; then
-    guest_note="guest: skipped: needs weston and the images (make image image-wayland)"
+  local needs
+  needs=$(wl_client_needs)
+  if [[ -n $needs ]]; then
+    guest_note="guest: skipped: $needs"
     return
   fi
-  if ! exec 3<>"$kvm_device" 2>/dev/null; then
+  # The guest's client is the image's copy: a stale image would time other code than the native baseline.
+  if ! images/build.sh --check small wayland >/dev/null 2>&1; then
+    guest_note="guest: skipped: the small kernel or the wayland image is missing or stale (make image image-wayland)"
+    return
+  fi
+  if ((!kvm)); then
     row "guest wl_display_roundtrip, median (us)" "-" "skipped: no /dev/kvm" "-"
     guest_note="guest: skipped: no /dev/kvm"
     return
   fi
-  exec 3>&-
-  [[ -x $OUT/wl-client ]] || build_wl_client
+  build_wl_client
   local run=$OUT/guest-weston socket m p90 b bp90 out
   rm -rf "$run" && mkdir -p "$run" && chmod 700 "$run"
   XDG_RUNTIME_DIR=$run weston --backend=headless-backend.so --use-pixman --socket=bench-guest --idle-time=0 \
@@ -136,8 +149,10 @@ guest_rows() {
 # plain libwayland client (bench/wl-client.c) and a headless Weston, vs the same client on the same Weston.
 proxy_note=""
 proxy_rows() {
-  if ! command -v weston >/dev/null || ! command -v wayland-scanner >/dev/null || [[ ! -e /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml ]]; then
-    proxy_note="proxy: skipped: needs weston, libwayland-dev and wayland-protocols (apt-get install -y weston libwayland-dev wayland-protocols)"
+  local needs
+  needs=$(wl_client_needs)
+  if [[ -n $needs ]]; then
+    proxy_note="proxy: skipped: $needs"
     return
   fi
   log "proxy: dotnet publish firmware/MiniVmm.GuestProxy (NativeAOT) and gcc bench/wl-client.c ..."
@@ -177,7 +192,7 @@ only_setup() {
 }
 if [[ $ONLY == guest ]]; then
   only_setup
-  kvm_device=${MINIVMM_KVM:-/dev/kvm}
+  usable_kvm
   [[ -n ${BENCH_AOT:-} ]] || fail "BENCH_ONLY=guest needs BENCH_AOT (make publish; out/minivmm)"
   AOT=("$BENCH_AOT")
   guest_rows
@@ -220,9 +235,7 @@ fi
 # Without a usable KVM device the rows that run a guest (MiniVmm's and QEMU's) print "skipped: no /dev/kvm";
 # the device-model rows still run, and the baselines (QEMU, gcc) are not needed. MINIVMM_KVM (the device
 # minivmm opens) can point elsewhere to try that.
-kvm=1
-kvm_device=${MINIVMM_KVM:-/dev/kvm}
-[[ -c $kvm_device && -r $kvm_device && -w $kvm_device ]] || { kvm=0; log "$kvm_device is not usable here: the KVM rows are skipped"; }
+usable_kvm
 
 # --- baseline tools ---------------------------------------------------------------------------
 missing=()

@@ -26,6 +26,7 @@ client_pkgs=(wayland-utils weston gcc libwayland-dev)
 # The bench's client (bench/wl-client.c), compiled here, so the guest round trip is timed by the same code as the
 # host's native baseline.
 bench_client_src="$repo/bench/wl-client.c"
+bench_client_build="$repo/bench/build-wl-client.sh"
 bench_client=/usr/bin/minivmm-wl-client
 protocol_xml=(/usr/share/wayland/wayland.xml
   /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml)
@@ -40,7 +41,7 @@ sources_hash() {
 stamp_hash() {
   inputs_hash "${BASH_SOURCE[0]}" "$IMAGES_DIR/lib/common.sh" "$IMAGES_DIR/lib/initramfs.sh" \
     "$INIT_SCRIPT" "$IMAGES_DIR/wayland/publish-aot.props" "$repo/Directory.Build.props" \
-    "${protocol_xml[@]}" "$bench_client_src" -- "sources=$(sources_hash)" "dotnet=$(dotnet --version)" \
+    "${protocol_xml[@]}" "$bench_client_src" "$bench_client_build" -- "sources=$(sources_hash)" "dotnet=$(dotnet --version)" \
     "busybox-static=$(pkg_version busybox-static)" "cpio=$(pkg_version cpio)" \
     "libc6=$(pkg_version libc6)" "wayland-utils=$(pkg_version wayland-utils)" \
     "weston=$(pkg_version weston)" "libwayland-client0=$(pkg_version libwayland-client0)" \
@@ -91,11 +92,7 @@ for client in "${clients[@]}"; do
   install -m 755 "$client" "$root$client"
   add_libs "$client"
 done
-xdg=/usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml
-wayland-scanner client-header "$xdg" "$work/xdg-shell-client-protocol.h" \
-  && wayland-scanner private-code "$xdg" "$work/xdg-shell-protocol.c" \
-  && gcc -O2 -Wall -Wextra -I"$work" -o "$work/wl-client" "$bench_client_src" "$work/xdg-shell-protocol.c" -lwayland-client \
-  || die "gcc bench/wl-client.c failed"
+"$bench_client_build" "$work" >&2 || die "bench/build-wl-client.sh failed"
 install -m 755 "$work/wl-client" "$root$bench_client"
 add_libs "$work/wl-client"
 clients+=("$bench_client") # checked below like the Debian clients
