@@ -234,7 +234,6 @@ public sealed partial class Serial16550 : IBusDevice
         if (_rxCount == 0)
             return 0;
         byte value = _rxFifo[_rxHead];
-        _rxBreak[_rxHead] = false;
         _rxHead = (_rxHead + 1) % RxFifoSize;
         _rxCount--;
         return value;
