@@ -215,22 +215,22 @@ internal sealed partial class InProcessGpu
     /// </summary>
     private void Signal()
     {
-        ushort[] done;
+        // _waiters nests inside _usedLock here and nowhere the other way round, so the completed set is looked at in
+        // place instead of copied on every interrupt.
         lock (_usedLock)
         {
             DrainUsed();
-            done = [.. _completed];
-        }
-        lock (_waiters)
-        {
-            _interruptCount++;
-            foreach (var waiter in _anyWaiters)
-                waiter.Signal();
-            _anyWaiters.Clear();
-            foreach (var (waiter, head) in _chainWaiters)
+            lock (_waiters)
             {
-                if (Array.IndexOf(done, head) >= 0)
+                _interruptCount++;
+                foreach (var waiter in _anyWaiters)
                     waiter.Signal();
+                _anyWaiters.Clear();
+                foreach (var (waiter, head) in _chainWaiters)
+                {
+                    if (_completed.Contains(head))
+                        waiter.Signal();
+                }
             }
         }
     }

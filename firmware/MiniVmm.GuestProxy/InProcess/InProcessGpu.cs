@@ -21,7 +21,7 @@ internal sealed partial class InProcessGpu : IDisposable
 
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
     private readonly Lock _lock = new();
-    private readonly Lock _usedLock = new(); // the used ring and _completed: taken by waiters and by the interrupt, never with _lock
+    private readonly Lock _usedLock = new(); // the used ring and _completed: taken by waiters and by the interrupt, never with _lock; the interrupt takes _waiters inside it
     private readonly HashSet<ushort> _completed = []; // guarded by _usedLock: heads the device has put in the used ring
     private readonly HashSet<ushort> _inFlight = []; // guarded by _lock: heads of chains not yet seen completed
     private ushort _nextHead; // guarded by _lock: where the control queue writes its next chain
