@@ -11,16 +11,6 @@ public sealed partial class Gpu2DBackend
     private readonly IHostVisibleRegion? _region;
     private int _mappings; // guarded by _lock: blobs with a MappedOffset
 
-    /// <summary>Blobs mapped in the host-visible region now (for tests and diagnostics).</summary>
-    public int MappingCount
-    {
-        get
-        {
-            lock (_lock)
-                return _mappings;
-        }
-    }
-
     /// <summary>
     /// RESOURCE_MAP_BLOB at <paramref name="offset"/> of the region. The blob must be a MAPPABLE host blob, not mapped
     /// yet; [offset, offset + size) must be page aligned, inside the region and clear of every other mapping.

@@ -43,9 +43,6 @@ public static class CrossDomainImageLayout
         [Fourcc("YV12")] = Triplanar420, // YVU420
     };
 
-    /// <summary>The fourccs answered, for tests and the documentation.</summary>
-    public static IReadOnlyCollection<uint> SupportedFormats => Formats.Keys;
-
     /// <summary>Packs four ASCII characters the way the DRM_FORMAT_* macros do.</summary>
     public static uint Fourcc(string code) => code[0] | (uint)code[1] << 8 | (uint)code[2] << 16 | (uint)code[3] << 24;
 

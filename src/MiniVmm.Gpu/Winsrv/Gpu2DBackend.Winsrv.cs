@@ -1,6 +1,5 @@
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Memory;
-using Tmds.Linux;
 
 namespace MiniVmm.Gpu.Backend;
 
@@ -39,14 +38,13 @@ public sealed partial class Gpu2DBackend
             }
             if (memfd is null)
                 return null;
-            int dup = LibC.fcntl((int)memfd.Fd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
-            if (dup < 0)
+            if (memfd.Duplicate() is not { } dup)
             {
                 refusal = "no fd left to dup the memfd"; // EMFILE: refused like an unknown id
                 return null;
             }
             size = memfd.Size;
-            return new SafeFileHandle(dup, ownsHandle: true);
+            return dup;
         }
     }
 
