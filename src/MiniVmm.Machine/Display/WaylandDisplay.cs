@@ -60,18 +60,20 @@ public sealed class WaylandDisplay : IDisplay
         {
             if (ViewOf(scanoutId) is not { } view)
                 return;
+            bool opened;
             try
             {
-                var opened = view.Present(pixels, width, height, strideBytes, ToPixelFormat(format),
+                opened = view.Present(pixels, width, height, strideBytes, ToPixelFormat(format),
                     ((int)dirtyRect.X, (int)dirtyRect.Y, (int)dirtyRect.Width, (int)dirtyRect.Height));
-                // The guest may have put its cursor on this head before the head's first frame.
-                if (opened && _cursorPlace.ScanoutId == scanoutId)
-                    PlaceCursorLocked(_cursorPlace);
             }
             catch (Exception error) when (error is not OutOfMemoryException)
             {
                 GiveUpLocked(view, error);
+                return;
             }
+            // The guest may have put its cursor on this head before the head's first frame.
+            if (opened && _cursorPlace.ScanoutId == scanoutId)
+                PlaceCursorLocked(_cursorPlace);
         }
     }
 
@@ -81,14 +83,22 @@ public sealed class WaylandDisplay : IDisplay
         {
             if (ViewOf(scanoutId) is not { } view)
                 return;
-            try
-            {
-                view.ShowBlack();
-            }
-            catch (Exception error) when (error is not OutOfMemoryException)
-            {
-                GiveUpLocked(view, error);
-            }
+            GuardedLocked(view, v => v.ShowBlack());
+        }
+    }
+
+    /// <summary>Runs one call on a view; a throw closes that view (logged), never the caller: false then.</summary>
+    private bool GuardedLocked(ScanoutView view, Action<ScanoutView> call)
+    {
+        try
+        {
+            call(view);
+            return true;
+        }
+        catch (Exception error) when (error is not OutOfMemoryException)
+        {
+            GiveUpLocked(view, error);
+            return false;
         }
     }
 
@@ -119,7 +129,7 @@ public sealed class WaylandDisplay : IDisplay
             if (scanoutId == _cursorShownOn)
             {
                 _cursorPlace = (scanoutId, x, y);
-                _views[scanoutId].Window!.MoveCursor(x, y);
+                GuardedLocked(_views[scanoutId], v => v.Window!.MoveCursor(x, y));
             }
             else
             {
@@ -132,20 +142,19 @@ public sealed class WaylandDisplay : IDisplay
     private void PlaceCursorLocked((int ScanoutId, int X, int Y) place)
     {
         _cursorPlace = place;
-        var target = ViewOf(place.ScanoutId)?.Window;
         if (_cursorShownOn >= 0 && _cursorShownOn != place.ScanoutId)
-            _views[_cursorShownOn].Window!.HideCursor();
+            GuardedLocked(_views[_cursorShownOn], v => v.Window!.HideCursor());
         _cursorShownOn = -1;
-        if (target is null)
+        if (ViewOf(place.ScanoutId) is not { Window: not null } target)
             return;
         if (_cursorImage is { } image)
         {
-            target.ShowCursor(image.Bgra, image.Width, image.Height, place.X, place.Y);
-            _cursorShownOn = place.ScanoutId;
+            if (GuardedLocked(target, v => v.Window!.ShowCursor(image.Bgra, image.Width, image.Height, place.X, place.Y)))
+                _cursorShownOn = place.ScanoutId;
         }
         else
         {
-            target.HideCursor();
+            GuardedLocked(target, v => v.Window!.HideCursor());
         }
     }
 
