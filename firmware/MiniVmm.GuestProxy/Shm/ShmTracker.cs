@@ -34,9 +34,6 @@ internal sealed partial class ShmTracker(ICrossDomainTransport transport, Client
     /// <summary>Commits that refreshed a host buffer.</summary>
     public long Refreshes { get; private set; }
 
-    /// <summary>Host blobs alive for this client's buffers.</summary>
-    public int LiveBlobs => _buffers.Count;
-
     /// <summary>
     /// Looks at one complete client request. Fds it takes (wl_shm.create_pool's) come from <paramref name="fds"/>;
     /// host blobs the requests to send name go to <paramref name="identifiers"/>. When <paramref name="replaced"/>,
