@@ -11,7 +11,7 @@
 #   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute)
 #   BENCH_ONLY=budget            only the hostile-guest rows: host memory held under each attack / max-host-memory (~30 s)
 #   BENCH_ONLY=proxy             only the guest-proxy rows: the NativeAOT proxy between a libwayland client (gcc,
-#                                libwayland-dev, wayland-protocols) and weston vs the client native (~3 minutes)
+#                                libwayland-dev) and weston vs the client native (~3 minutes)
 #   BENCH_ONLY="winsrv proxy"    both
 #   BENCH_ONLY=guest             only the in-guest row: wl_display_roundtrip through the shipped proxy on the DRM
 #                                transport in a Linux guest (small kernel + wayland initramfs, needs KVM; ~5 minutes here)
@@ -92,8 +92,7 @@ build_wl_client() { bench/build-wl-client.sh "$OUT" || fail "bench/build-wl-clie
 # wl_client_needs: empty when weston and the client's build tools are here, else what to install.
 wl_client_needs() {
   command -v weston >/dev/null && command -v wayland-scanner >/dev/null \
-    && [[ -e /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml ]] \
-    || echo "needs weston, libwayland-dev and wayland-protocols (apt-get install -y weston libwayland-dev wayland-protocols)"
+    || echo "needs weston and libwayland-dev (apt-get install -y weston libwayland-dev)"
 }
 
 # --- guest proxy in a Linux guest ----------------------------------------------------------------

@@ -28,8 +28,8 @@ client_pkgs=(wayland-utils weston gcc libwayland-dev)
 bench_client_src="$repo/bench/wl-client.c"
 bench_client_build="$repo/bench/build-wl-client.sh"
 bench_client=/usr/bin/minivmm-wl-client
-protocol_xml=(/usr/share/wayland/wayland.xml
-  /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml)
+# The pinned protocol XML the proxy's generated code and the bench client's xdg-shell glue come from.
+protocol_xml=("$repo/src/MiniVmm.Wayland/protocols/wayland.xml" "$repo/src/MiniVmm.Wayland/protocols/xdg-shell.xml")
 
 # sources_hash: paths and contents of the proxy's *.cs / *.csproj (bin/ and obj/ left out).
 sources_hash() {
@@ -49,9 +49,6 @@ stamp_hash() {
 }
 
 command -v dotnet >/dev/null || die "dotnet not found (the .NET 10 SDK publishes the proxy)"
-for f in "${protocol_xml[@]}"; do
-  [[ -f "$f" ]] || die "missing $f (apt-get install libwayland-dev wayland-protocols)"
-done
 hash="$(stamp_hash)"
 if is_fresh "$out" "$hash" initramfs.cpio; then
   log "initramfs-wayland: up to date"
