@@ -17,9 +17,9 @@ out="$MINIVMM_IMAGES/initramfs-wayland"
 work="$MINIVMM_IMAGES/work/wayland-proxy"
 proxy_bin=minivmm-guest-proxy
 # The proxy and every project it builds from (ProjectReference closure, generator included).
-proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.Wayland src/MiniVmm.Wayland.Generator
-  src/MiniVmm.Gpu src/MiniVmm.Virtio src/MiniVmm.Pci src/MiniVmm.Memory src/MiniVmm.Kvm
-  tests/MiniVmm.TestSupport)
+# Gpu, Virtio, Pci and Kvm only while the pipe relay borrows Gpu's HostFd and Virtio's EventLoop (until MiniVmm.Sys).
+proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.CrossDomain src/MiniVmm.Wayland src/MiniVmm.Wayland.Generator
+  src/MiniVmm.Memory src/MiniVmm.Gpu src/MiniVmm.Virtio src/MiniVmm.Pci src/MiniVmm.Kvm)
 # Debian's own client binaries, packed as the package installed them (never rebuilt).
 clients=(/usr/bin/wayland-info /usr/bin/weston-simple-shm)
 client_pkgs=(wayland-utils weston gcc libwayland-dev)

@@ -1,3 +1,4 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu.CrossDomain;
 using Tmds.Linux;
 
