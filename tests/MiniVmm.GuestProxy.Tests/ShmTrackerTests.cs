@@ -195,6 +195,19 @@ public sealed class ShmTrackerTests : IDisposable
         Assert.DoesNotContain(a, _transport.Live);
     }
 
+    [Fact]
+    public void AReleasedWlShmGoesToTheCompositorAndItsPoolsCannotMakeBuffersWithoutAnother()
+    {
+        CreatePool(4096);
+        var released = Feed(w => WlShm.Release(w, Shm)); // wl_shm version 2, from the pinned wayland.xml
+
+        Assert.Null(released.Refusal);
+        Assert.Equal(Messages(w => WlShm.Release(w, Shm)), released.Bytes);
+        var refused = Feed(w => WlShmPool.CreateBuffer(w, Pool, BufferA, 0, Width, Height, Stride, WlShm.Format.Xrgb8888));
+        Assert.Contains("released every wl_shm", refused.Refusal, StringComparison.Ordinal);
+        Assert.Empty(_transport.Queries);
+    }
+
     [Theory]
     [InlineData(4000, 16, 8, 64, "at 4000 in a 4096-byte pool")]
     [InlineData(0, 16, 8, 60, "stride 60")]
