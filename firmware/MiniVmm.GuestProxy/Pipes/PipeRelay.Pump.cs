@@ -1,4 +1,3 @@
-using MiniVmm.CrossDomain;
 using MiniVmm.Gpu.CrossDomain;
 using Tmds.Linux;
 
