@@ -8,6 +8,7 @@ using MiniVmm.Machine.Gpu;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Backend;
+using MiniVmm.Input;
 using MiniVmm.NineP;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
@@ -39,6 +40,7 @@ public static class LinuxMachine
         var gpu = options.Gpu is { } gpuOptions ? AddGpu(pci, machine, events, gpuOptions, options) : null;
         using var gpuParts = gpu;
         using var shares = AddShares(pci, machine, events, options);
+        using var input = options.InputDevices ? AddInput(pci, machine, events) : null;
         var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
             new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null, PciInterruptRoutes = pci.InterruptRoutes });
         TraceBoot(options, boot, commandLine);
@@ -124,9 +126,9 @@ public static class LinuxMachine
         .Where(argument => !string.IsNullOrEmpty(argument)));
 
     /// <summary>One virtio-9p device on PCI per shared directory (the root share first, as the kernel mounts it first).</summary>
-    private static ShareDevices AddShares(PciRoot pci, VirtualMachine machine, EventLoop events, LinuxMachineOptions options)
+    private static OwnedParts AddShares(PciRoot pci, VirtualMachine machine, EventLoop events, LinuxMachineOptions options)
     {
-        var devices = new ShareDevices();
+        var devices = new OwnedParts();
         var tracer = options.Tracer;
         Action<string>? trace = tracer.IsEnabled(TraceCategories.NineP) ? line => tracer.Write(TraceCategories.NineP, line) : null;
         foreach (var share in options.RootShare is { } root ? options.Shares.Prepend(root) : options.Shares)
@@ -140,7 +142,21 @@ public static class LinuxMachine
         return devices;
     }
 
-    private sealed class ShareDevices : IDisposable
+    /// <summary>The virtio-input keyboard and tablet (two PCI functions, as QEMU's virtio-keyboard and virtio-tablet).</summary>
+    private static OwnedParts AddInput(PciRoot pci, VirtualMachine machine, EventLoop events)
+    {
+        var devices = new OwnedParts();
+        foreach (var device in new[] { VirtioInputDevice.Keyboard(), VirtioInputDevice.Tablet() })
+        {
+            var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions());
+            pci.Add(transport);
+            devices.Add(transport);
+        }
+        return devices;
+    }
+
+    /// <summary>Devices, transports and host handles that end with the machine, disposed in the order added.</summary>
+    private sealed class OwnedParts : IDisposable
     {
         private readonly List<IDisposable> _parts = [];
 

@@ -45,6 +45,8 @@ public sealed class LinuxMachineOptions
     public IReadOnlyList<ShareOptions> Shares { get; init; } = [];
     /// <summary>The host directory booted as the guest's read-only root over 9p (--root-share); null boots the initramfs.</summary>
     public ShareOptions? RootShare { get; init; }
+    /// <summary>A virtio-input keyboard and tablet for the guest (--input; on by default when there is a window).</summary>
+    public bool InputDevices { get; init; }
     /// <summary>Where the scanout is shown; null runs headless.</summary>
     public IDisplay? Display { get; init; }
     /// <summary>Write the scanout as PNG here when the machine stops.</summary>

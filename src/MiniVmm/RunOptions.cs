@@ -28,11 +28,12 @@ internal sealed class RunOptions
     private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 or Ctrl-A s writes one at any time)." };
     private readonly Option<string[]> _share = new("--share") { Description = "Share a host directory over virtio-9p: HOSTDIR[,tag=NAME][,ro], repeatable (QEMU -virtfs, crosvm --shared-dir, vng --rwdir/--rodir). /init mounts it at /mnt/NAME; NAME defaults to the directory's name." };
     private readonly Option<string?> _rootShare = new("--root-share") { Description = "Boot with this host directory as the guest's read-only root over 9p (root=minivmm-root rootfstype=9p), no initramfs: host tools run in the guest as they are (vng's default root)." };
+    private readonly Option<string> _input = new("--input") { Description = "virtio-input keyboard and tablet fed from the scanout window: on, off, or auto (on when there is a window). QEMU: -device virtio-keyboard-pci -device virtio-tablet-pci; crosvm: --input.", DefaultValueFactory = _ => "auto" };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly, and list the compositor sockets." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _share, _rootShare, _verbose })
+        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _share, _rootShare, _input, _verbose })
             command.Options.Add(option);
     }
 
@@ -117,9 +118,18 @@ internal sealed class RunOptions
             Display = display.Open(),
             ScreenshotOnExit = screenshot,
             Shares = shares,
+            InputDevices = ParseInput(result.GetValue(_input)!, display.Kind != DisplayChoice.None.Kind),
             RootShare = rootShare,
         };
     }
+
+    private static bool ParseInput(string text, bool window) => text switch
+    {
+        "on" => true,
+        "off" => false,
+        "auto" => window,
+        _ => throw new UsageException($"--input '{text}' is not one of on, off, auto"),
+    };
 
     private static (IReadOnlyList<ShareOptions> Shares, ShareOptions? Root) ParseShares(string[] values, string? rootValue)
     {

@@ -61,6 +61,10 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run("run", "--kernel", Payload(), "--share", share.Replace("DIR", _directory, StringComparison.Ordinal)), expected);
 
     [Fact]
+    public void ABadInputValueIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--input", "maybe"), "--input 'maybe' is not one of on, off, auto");
+
+    [Fact]
     public void TwoSharesWithOneTagAreRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--share", $"{_directory},tag=x", "--share", $"{_directory},tag=x"), "tag 'x' is taken");
 
