@@ -9,6 +9,7 @@ using MiniVmm.Machine.Pci;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Backend;
 using MiniVmm.Input;
+using MiniVmm.Machine.Display;
 using MiniVmm.NineP;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
@@ -40,7 +41,7 @@ public static class LinuxMachine
         var gpu = options.Gpu is { } gpuOptions ? AddGpu(pci, machine, events, gpuOptions, options) : null;
         using var gpuParts = gpu;
         using var shares = AddShares(pci, machine, events, options);
-        using var input = options.InputDevices ? AddInput(pci, machine, events) : null;
+        using var input = options.InputDevices ? AddInput(pci, machine, events, options.Display) : null;
         var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
             new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null, PciInterruptRoutes = pci.InterruptRoutes });
         TraceBoot(options, boot, commandLine);
@@ -143,10 +144,13 @@ public static class LinuxMachine
     }
 
     /// <summary>The virtio-input keyboard and tablet (two PCI functions, as QEMU's virtio-keyboard and virtio-tablet).</summary>
-    private static OwnedParts AddInput(PciRoot pci, VirtualMachine machine, EventLoop events)
+    private static OwnedParts AddInput(PciRoot pci, VirtualMachine machine, EventLoop events, IDisplay? display)
     {
         var devices = new OwnedParts();
-        foreach (var device in new[] { VirtioInputDevice.Keyboard(), VirtioInputDevice.Tablet() })
+        var keyboard = VirtioInputDevice.Keyboard();
+        var tablet = VirtioInputDevice.Tablet();
+        display?.ConnectInput(new WindowInputDevices(keyboard, tablet));
+        foreach (var device in new[] { keyboard, tablet })
         {
             var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions());
             pci.Add(transport);
