@@ -150,36 +150,22 @@ public sealed class VirtioInputDevice : IVirtioDevice
     /// <summary>One event per posted buffer (the Linux driver posts 8-byte buffers).</summary>
     private void FlushLocked()
     {
-        if (_events is not { } queue || _interrupt is not { } interrupt)
-            return;
-        bool returned = false;
+        if (_events is { } queue && _interrupt is { } interrupt)
+            QueueServing.Serve(queue, EventQueue, interrupt, $"virtio-input {_config.Name}", WriteNextEvent, () => _backlog.Count > 0);
+    }
+
+    /// <summary>A buffer too small for an event goes back empty and the event waits for the next one.</summary>
+    private uint WriteNextEvent(DescriptorChain chain)
+    {
+        var input = _backlog.Peek();
         Span<byte> bytes = stackalloc byte[InputEvent.Size];
-        while (_backlog.Count > 0)
-        {
-            var pop = queue.TryPop();
-            if (pop.Status == PopStatus.Empty)
-                break;
-            if (pop.Status == PopStatus.Error)
-            {
-                interrupt.SignalNeedsReset($"virtio-input {_config.Name}: {pop.Error.Message}");
-                if (pop.Head is { } head)
-                    returned |= Return(queue, head, 0, interrupt, EventQueue);
-                if (pop.Error.StopsQueue)
-                    break;
-                continue;
-            }
-            var input = _backlog.Peek();
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes, input.Type);
-            BinaryPrimitives.WriteUInt16LittleEndian(bytes[2..], input.Code);
-            BinaryPrimitives.WriteUInt32LittleEndian(bytes[4..], input.Value);
-            var writer = pop.Chain!.CreateWriter();
-            bool written = writer.TryWriteBytes(bytes);
-            if (written)
-                _backlog.Dequeue(); // a buffer too small for an event is returned empty and the event waits for the next
-            returned |= Return(queue, pop.Chain.HeadIndex, writer.BytesWritten, interrupt, EventQueue);
-        }
-        if (returned && queue.NeedsNotification())
-            interrupt.SignalQueue(EventQueue);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes, input.Type);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes[2..], input.Code);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes[4..], input.Value);
+        var writer = chain.CreateWriter();
+        if (writer.TryWriteBytes(bytes))
+            _backlog.Dequeue();
+        return writer.BytesWritten;
     }
 
     private List<InputEvent>? DrainStatusLocked()
@@ -187,39 +173,16 @@ public sealed class VirtioInputDevice : IVirtioDevice
         if (_status is not { } queue || _interrupt is not { } interrupt)
             return null;
         var received = new List<InputEvent>();
-        bool returned = false;
-        Span<byte> bytes = stackalloc byte[InputEvent.Size];
-        while (true)
+        QueueServing.Serve(queue, StatusQueue, interrupt, $"virtio-input {_config.Name}", chain =>
         {
-            var pop = queue.TryPop();
-            if (pop.Status == PopStatus.Empty)
-                break;
-            if (pop.Status == PopStatus.Error)
-            {
-                interrupt.SignalNeedsReset($"virtio-input {_config.Name}: {pop.Error.Message}");
-                if (pop.Head is { } head)
-                    returned |= Return(queue, head, 0, interrupt, StatusQueue);
-                if (pop.Error.StopsQueue)
-                    break;
-                continue;
-            }
-            var reader = pop.Chain!.CreateReader();
+            var reader = chain.CreateReader();
+            Span<byte> bytes = stackalloc byte[InputEvent.Size];
             // The driver sends one event per buffer; a few more are read, never a guest-sized number.
             for (int i = 0; i < MaxStatusEventsPerChain && reader.TryReadBytes(bytes); i++)
                 received.Add(new InputEvent(BinaryPrimitives.ReadUInt16LittleEndian(bytes), BinaryPrimitives.ReadUInt16LittleEndian(bytes[2..]),
                     BinaryPrimitives.ReadUInt32LittleEndian(bytes[4..])));
-            returned |= Return(queue, pop.Chain.HeadIndex, 0, interrupt, StatusQueue);
-        }
-        if (returned && queue.NeedsNotification())
-            interrupt.SignalQueue(StatusQueue);
+            return 0;
+        });
         return received;
-    }
-
-    private bool Return(Virtqueue queue, ushort head, uint written, IVirtioInterrupt interrupt, int queueIndex)
-    {
-        if (queue.AddUsed(head, written))
-            return true;
-        interrupt.SignalNeedsReset($"virtio-input {_config.Name}: queue {queueIndex}'s used ring is no longer in guest memory");
-        return false;
     }
 }

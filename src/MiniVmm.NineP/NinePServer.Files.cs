@@ -84,26 +84,41 @@ public sealed partial class NinePServer
 
     private uint Read(ushort tag, ref NinePReader fields, int limit)
     {
-        uint fid = fields.U32();
-        ulong offset = fields.U64();
-        uint count = fields.U32();
-        if (!fields.Ok)
-            return Errno.EPROTO;
-        if (!TryGetFid(fid, out var state) || state.OpenFd < 0)
-            return Errno.EBADF;
-        if (offset > long.MaxValue)
-            return Errno.EINVAL;
-        _reply.Begin(Rread, tag);
-        int countAt = _reply.Position;
-        _reply.U32(0);
-        int room = (int)Math.Min(count, (uint)_reply.RoomWithin(limit));
+        if (ReadRequest(ref fields, out var state, out ulong offset, out uint count) is not 0 and var error)
+            return error;
+        int room = BeginCounted(Rread, tag, count, limit, out int countAt);
         var data = _reply.Reserve(room);
-        uint error = HostDirectory.ReadAt(state.OpenFd, data, offset, out int read);
-        if (error != 0)
+        if ((error = HostDirectory.ReadAt(state.OpenFd, data, offset, out int read)) != 0)
             return error;
         _reply.Unreserve(room - read);
         _reply.PatchU32(countAt, (uint)read);
         return 0;
+    }
+
+    /// <summary>
+    /// Rread and Rreaddir: count[4] (patched at <paramref name="countAt"/> once known) then data; returns the room for
+    /// data: what the guest asked, within msize and the reply space it gave.
+    /// </summary>
+    private int BeginCounted(NinePMessageType type, ushort tag, uint count, int limit, out int countAt)
+    {
+        _reply.Begin(type, tag);
+        countAt = _reply.Position;
+        _reply.U32(0);
+        return (int)Math.Min(count, (uint)_reply.RoomWithin(limit));
+    }
+
+    /// <summary>Tread and Treaddir: fid[4] offset[8] count[4], on an opened fid.</summary>
+    private uint ReadRequest(ref NinePReader fields, out Fid state, out ulong offset, out uint count)
+    {
+        uint fid = fields.U32();
+        offset = fields.U64();
+        count = fields.U32();
+        state = null!;
+        if (!fields.Ok)
+            return Errno.EPROTO;
+        if (!TryGetFid(fid, out state) || state.OpenFd < 0)
+            return Errno.EBADF;
+        return offset > long.MaxValue ? Errno.EINVAL : 0;
     }
 
     private uint Write(ushort tag, ref NinePReader fields)
@@ -130,19 +145,9 @@ public sealed partial class NinePServer
 
     private uint ReadDirectory(ushort tag, ref NinePReader fields, int limit)
     {
-        uint fid = fields.U32();
-        ulong offset = fields.U64();
-        uint count = fields.U32();
-        if (!fields.Ok)
-            return Errno.EPROTO;
-        if (!TryGetFid(fid, out var state) || state.OpenFd < 0)
-            return Errno.EBADF;
-        if (offset > long.MaxValue)
-            return Errno.EINVAL;
-        _reply.Begin(Rreaddir, tag);
-        int countAt = _reply.Position;
-        _reply.U32(0);
-        int room = (int)Math.Min(count, (uint)_reply.RoomWithin(limit));
+        if (ReadRequest(ref fields, out var state, out ulong offset, out uint count) is not 0 and var requestError)
+            return requestError;
+        int room = BeginCounted(Rreaddir, tag, count, limit, out int countAt);
         int used = 0;
         // Each entry: qid[13] offset[8] type[1] name[s]; its offset is the cookie that resumes after it.
         uint error = HostDirectory.ReadDirectory(state.OpenFd, offset, entry =>

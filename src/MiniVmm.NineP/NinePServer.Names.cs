@@ -302,12 +302,8 @@ public sealed partial class NinePServer
     /// <summary>Tremove: unlinks what the fid names and clunks the fid, whether or not the unlink worked (9P says so).</summary>
     private uint Remove(ushort tag, ref NinePReader fields)
     {
-        uint fid = fields.U32();
-        if (!fields.Ok)
-            return Errno.EPROTO;
-        if (!_fids.Remove(fid, out var state))
-            return Errno.EBADF;
-        Close(state);
+        if (Forget(ref fields, out var state) is not 0 and var forgetError)
+            return forgetError;
         if (_readOnly)
             return Errno.EROFS;
         if (state.Path.Length == 0)

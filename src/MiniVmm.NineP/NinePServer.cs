@@ -201,13 +201,22 @@ public sealed partial class NinePServer : IDisposable
 
     private uint Clunk(ushort tag, ref NinePReader fields)
     {
+        if (Forget(ref fields, out _) is not 0 and var error)
+            return error;
+        _reply.Begin(Rclunk, tag);
+        return 0;
+    }
+
+    /// <summary>Tclunk and Tremove: the fid named by fid[4] is gone (its file closed) whatever happens next.</summary>
+    private uint Forget(ref NinePReader fields, out Fid state)
+    {
         uint fid = fields.U32();
+        state = null!;
         if (!fields.Ok)
             return Errno.EPROTO;
-        if (!_fids.Remove(fid, out var state))
+        if (!_fids.Remove(fid, out state!))
             return Errno.EBADF;
         Close(state);
-        _reply.Begin(Rclunk, tag);
         return 0;
     }
 

@@ -104,33 +104,8 @@ public sealed class Virtio9pDevice : IVirtioDevice, IDisposable
         }
     }
 
-    private void ServeLocked(Virtqueue queue, IVirtioInterrupt interrupt)
-    {
-        bool returned = false;
-        while (true)
-        {
-            var pop = queue.TryPop();
-            if (pop.Status == PopStatus.Empty)
-                break;
-            if (pop.Status == PopStatus.Error)
-            {
-                _trace?.Invoke($"queue 0: {pop.Error}");
-                interrupt.SignalNeedsReset($"virtio-9p {Tag}: {pop.Error.Message}");
-                if (pop.Head is { } head && !Return(queue, head, 0, interrupt))
-                    break;
-                returned |= pop.Head is not null;
-                if (pop.Error.StopsQueue)
-                    break;
-                continue;
-            }
-            var chain = pop.Chain!;
-            if (!Return(queue, chain.HeadIndex, Answer(chain), interrupt))
-                break;
-            returned = true;
-        }
-        if (returned && queue.NeedsNotification())
-            interrupt.SignalQueue(0);
-    }
+    private void ServeLocked(Virtqueue queue, IVirtioInterrupt interrupt) =>
+        QueueServing.Serve(queue, 0, interrupt, $"virtio-9p {Tag}", Answer);
 
     /// <summary>Reads the T-message (at most msize bytes are looked at), writes the R-message; returns used.len.</summary>
     private uint Answer(DescriptorChain chain)
@@ -144,14 +119,6 @@ public sealed class Virtio9pDevice : IVirtioDevice, IDisposable
             _trace($"{(NinePMessageType)request[4]} tag {BinaryPrimitives.ReadUInt16LittleEndian(request[5..])} -> {(NinePMessageType)reply[4]} ({reply.Length} bytes)");
         var writer = chain.CreateWriter();
         return writer.TryWriteBytes(reply) ? writer.BytesWritten : 0;
-    }
-
-    private bool Return(Virtqueue queue, ushort head, uint written, IVirtioInterrupt interrupt)
-    {
-        if (queue.AddUsed(head, written))
-            return true;
-        interrupt.SignalNeedsReset($"virtio-9p {Tag}: the used ring is no longer in guest memory");
-        return false;
     }
 
     public void Dispose()
