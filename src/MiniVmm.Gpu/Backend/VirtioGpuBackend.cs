@@ -14,10 +14,10 @@ namespace MiniVmm.Gpu.Backend;
 /// <item><see cref="ContextTable"/>: capsets and contexts; a cross-domain context owns its compositor channel;</item>
 /// <item><see cref="HostBudget"/>: the one host-memory budget all of them charge.</item>
 /// </list>
-/// Locks, taken only in this order (a thread never takes an earlier one while holding a later one):
+/// Locks, taken only in this order, after the device's own (a thread never takes an earlier one while holding a later one):
 /// <list type="number">
 /// <item>A <see cref="CrossDomain.CrossDomainContext"/>'s own lock guards its channel, rings, POLL count and watches;
-/// every compositor socket and pipe read or write of that context runs under it and under no other lock.</item>
+/// every compositor socket and pipe read or write of that context runs under it and no other backend lock.</item>
 /// <item><see cref="_sinkCalls"/>' delivery lock orders frames and cursor updates to the <see cref="IScanoutSink"/>
 /// (a window writes to its compositor): they are recorded under the resource lock and made after it is released.</item>
 /// <item>The resource lock (<see cref="_lock"/>) guards every table above, the budget, each <see cref="Scanout"/>'s
@@ -110,8 +110,11 @@ public sealed partial class VirtioGpuBackend
     }
 
     /// <summary>The refusal <paramref name="count"/> more backing entries would get now, checked before they are read.</summary>
-    internal GpuResponse? RefuseBackingEntries(uint count) =>
-        count == 0 ? null : Read(() => _budget.Refuse($"{count} backing entries", HostBudget.BackingCost(count), entries: count));
+    internal GpuResponse? RefuseBackingEntries(uint count)
+    {
+        lock (_lock)
+            return count == 0 ? null : _budget.Refuse($"{count} backing entries", HostBudget.BackingCost(count), entries: count);
+    }
 
     /// <summary>A close-on-exec dup of the memfd winsrv passes for <paramref name="resourceId"/> (<see cref="WinsrvMemfds.TryDup"/>).</summary>
     internal SafeFileHandle? TryDupWinsrvFd(uint resourceId, out ulong size, out string? refusal, out bool outOfMemory)

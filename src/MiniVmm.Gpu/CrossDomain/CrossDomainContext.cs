@@ -8,8 +8,8 @@ namespace MiniVmm.Gpu.CrossDomain;
 /// One cross-domain context (CTX_CREATE with capset 5): the SUBMIT_3D command stream, the two rings, the channel
 /// to the compositor, and the compositor fds waiting for the guest to create them as HOST3D blobs.
 /// Threading: <see cref="_lock"/> guards the stream state (channel, rings, POLL count, watches), so SUBMIT_3D from
-/// the queue and <see cref="Pump"/> from the event loop take turns; all compositor I/O runs under it and under no
-/// other lock. It calls the host (<see cref="ICrossDomainHost"/>), which takes the resource lock, never the reverse.
+/// the queue and <see cref="Pump"/> from the event loop take turns; all compositor I/O runs under it and no other
+/// backend lock. It calls the host (<see cref="ICrossDomainHost"/>), which takes the resource lock, never the reverse.
 /// <see cref="_registryLock"/> guards the parked compositor fds and the image answers, which HOST3D blob creation
 /// reads under the resource lock: a leaf, taken last. <see cref="Error"/> is written under <see cref="_lock"/>.
 /// </summary>
