@@ -6,7 +6,7 @@ namespace MiniVmm.Gpu;
 /// The host-visible region (virtio shared memory id 1): the window in guest physical memory where
 /// RESOURCE_MAP_BLOB places a blob's host pages. The device checks offsets, sizes and overlaps before calling;
 /// an implementation only has to make the pages appear (KVM: one memory slot per mapping) and disappear.
-/// Called with the GPU backend lock held, so it must not call back into the device.
+/// Called with the GPU backend's resource lock held, so it must not call back into the device.
 /// </summary>
 public interface IHostVisibleRegion
 {

@@ -10,19 +10,19 @@ namespace MiniVmm.Gpu;
 
 /// <summary>
 /// virtio-gpu (device type 16): the virtio side (features, config space, queues, interrupts) over the
-/// frontend (decode, fences, encode) and the 2D backend (resources, scanouts). Two queues: controlq and
+/// frontend (decode, fences, encode) and the backend (<see cref="VirtioGpuBackend"/>). Two queues: controlq and
 /// cursorq. A chain the queue rejects is a driver bug: the head is returned with used.len = 0, the device
 /// asks for NEEDS_RESET, and keeps serving what follows.
 /// Threading: <see cref="_lock"/> guards the activation state (<see cref="_queues"/>, <see cref="_interrupt"/>,
 /// <see cref="_negotiatedFeatures"/>) and serialises queue processing: every pop and add-used of the control queue,
 /// including the deferred cross-domain fences the event-loop thread completes (<see cref="_fences"/>); events_read is an Interlocked field so
-/// config reads never wait for a batch; the backend has its own lock for screenshots.
+/// config reads never wait for a batch; the backend has its own locks (see <see cref="VirtioGpuBackend"/>).
 /// </summary>
 public sealed class VirtioGpuDevice : IVirtioDevice
 {
     private readonly Lock _lock = new();
     private readonly GpuOptions _options;
-    private readonly Gpu2DBackend _backend;
+    private readonly VirtioGpuBackend _backend;
     private readonly GpuFrontend _frontend;
     private readonly WinsrvFrontend? _winsrv; // winsrv=on: queues 2-3 and CONNECT/DISCONNECT (Winsrv/)
     private readonly Action<string>? _tracer;
@@ -45,7 +45,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice
         EventLoop? events = null)
     {
         _options = options;
-        _backend = new Gpu2DBackend(options, sink, region);
+        _backend = new VirtioGpuBackend(options, sink, region);
         _backend.ConfigureCrossDomain(events, OnCrossDomainReadable);
         _tracer = tracer;
         _frontend = new GpuFrontend(_backend, tracer);
@@ -77,7 +77,7 @@ public sealed class VirtioGpuDevice : IVirtioDevice
     /// <summary>The scanouts, for screenshots: <c>device.Scanouts[0].Capture()</c>.</summary>
     public IReadOnlyList<Scanout> Scanouts => _backend.Scanouts;
 
-    public Gpu2DBackend Backend => _backend;
+    public VirtioGpuBackend Backend => _backend;
 
     public ulong NegotiatedFeatures
     {

@@ -97,7 +97,7 @@ public sealed unsafe class HostVisiblePayloadTests : IDisposable
     public void DeviceMapsThroughTheKvmRegion()
     {
         using var region = new KvmHostVisibleRegion(_vm, 1 << 20, firstSlot: 2, Bar);
-        var backend = new Gpu2DBackend(new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = 1 << 20 }, region: region);
+        var backend = new VirtioGpuBackend(new GpuOptions { Blob = true, Contexts = true, HostMemoryBytes = 1 << 20 }, region: region);
         Assert.False(backend.CreateContext(1, 0, "test").IsError); // plain context: a HOST3D blob of fresh pages
         Assert.False(backend.CreateBlob(null!, 1, 2, 2, 1, 0, 0x3000, []).IsError);
         Assert.Equal(MiniVmm.Gpu.Protocol.VirtioGpuCtrlType.RESP_OK_MAP_INFO, backend.MapBlob(2, 0x1000).Type);

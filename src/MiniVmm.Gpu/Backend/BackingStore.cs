@@ -1,3 +1,4 @@
+using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.Virtio.Queue;
 
@@ -41,6 +42,26 @@ internal sealed class BackingStore
 
     /// <summary>Mem entries the guest sent (what the host budget charges), before runs were joined.</summary>
     public int EntryCount { get; }
+
+    /// <summary>
+    /// Mem entries (ATTACH_BACKING, CREATE_BLOB) as guest buffers, every one checked to lie in guest memory, or the
+    /// error response. Runs before the resource lock is taken: it reads only the guest's entries.
+    /// </summary>
+    public static GpuResponse? CheckEntries(GuestMemory memory, ReadOnlySpan<VirtioGpuMemEntry> entries, out GuestBuffer[] buffers)
+    {
+        buffers = new GuestBuffer[entries.Length];
+        if (entries.Length > VirtioGpuBackend.MaxBackingEntries)
+            return GpuResponse.ErrInvalidParameter($"{entries.Length} backing entries, more than {VirtioGpuBackend.MaxBackingEntries}");
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var address = new GuestAddress(entries[i].Addr);
+            var error = memory.Locate(address, entries[i].Length, out _, out _);
+            if (error != GuestMemoryError.None)
+                return GpuResponse.ErrUnspec($"backing entry {i} at {address} (+0x{entries[i].Length:x}) is not in guest memory: {error}");
+            buffers[i] = new GuestBuffer(address, entries[i].Length);
+        }
+        return null;
+    }
 
     /// <summary>Copies [offset, offset + destination.Length) out of the backing; the caller checked the range.</summary>
     public GuestMemoryError TryRead(GuestMemory memory, ulong offset, Span<byte> destination)

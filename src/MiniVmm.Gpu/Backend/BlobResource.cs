@@ -4,7 +4,7 @@ namespace MiniVmm.Gpu.Backend;
 
 /// <summary>
 /// A blob resource (RESOURCE_CREATE_BLOB): either guest pages (blob_mem GUEST, <see cref="Guest"/>) or host pages
-/// in a memfd (HOST3D, <see cref="Host"/>). Guarded by the backend lock.
+/// in a memfd (HOST3D, <see cref="Host"/>). Guarded by the resource lock (see <see cref="VirtioGpuBackend"/>).
 /// </summary>
 internal sealed class BlobResource
 {
@@ -31,6 +31,9 @@ internal sealed class BlobResource
 
     /// <summary>The memory <see cref="Guest"/> lives in, kept so a flush (which carries no memory) can read it.</summary>
     public GuestMemory? GuestMemory { get; }
+
+    /// <summary>What it costs the host budget: its pages (HOST3D), its entries (GUEST) and the per-object minimum.</summary>
+    public long Charge => (long)(Host?.Size ?? 0) + HostBudget.PerObjectBytes + HostBudget.BackingCost(Guest?.EntryCount ?? 0);
 
     /// <summary>Where it sits in the host-visible region, or null when not mapped.</summary>
     public ulong? MappedOffset { get; set; }

@@ -5,7 +5,8 @@ namespace MiniVmm.Gpu.Backend;
 /// <summary>
 /// A rendering context (CTX_CREATE). Capset 0 is the "default" context Linux creates for any DRM file before
 /// it knows what the client wants (and for the fbdev client): it accepts resources and does nothing else.
-/// Capset 5 is cross-domain: <see cref="CrossDomain"/> runs its command stream. Guarded by the backend lock.
+/// Capset 5 is cross-domain: <see cref="CrossDomain"/> runs its command stream under its own lock. The rest is
+/// guarded by the resource lock (see <see cref="VirtioGpuBackend"/>).
 /// </summary>
 internal sealed class GpuContext
 {

@@ -8,7 +8,7 @@ namespace MiniVmm.Gpu.Backend;
 /// the display hold (the window's two shm buffers and its shadow frame, plus a blob scanout's own copy). Beside the
 /// bytes, object counts are capped (<see cref="MaxObjects"/>, <see cref="MaxBackingEntries"/>), so a flood of tiny
 /// objects stops as early as one huge one. A refused charge is RESP_ERR_OUT_OF_MEMORY and the device goes on serving.
-/// Guarded by the backend lock.
+/// Shared by the resource, blob, scanout and context tables; guarded by the resource lock (see <see cref="VirtioGpuBackend"/>).
 /// </summary>
 internal sealed class HostBudget(long maxBytes)
 {
@@ -35,6 +35,12 @@ internal sealed class HostBudget(long maxBytes)
     public int Objects { get; private set; }
     public long BackingEntries { get; private set; }
     public int Fds { get; private set; }
+
+    /// <summary>
+    /// Bytes of pixel buffers and memfds held now (2D pixels, HOST3D blob pages, blob scanout shadows, winsrv shares):
+    /// what <see cref="VirtioGpuBackend.HostBytes"/> reports. Not a cap of its own: <see cref="Bytes"/> counts them too.
+    /// </summary>
+    public long HostBytes { get; set; }
 
     /// <summary>Charges <paramref name="bytes"/>, <paramref name="objects"/> and <paramref name="entries"/>, or nothing and the refusal.</summary>
     public GpuResponse? TryCharge(string what, long bytes, int objects = 0, long entries = 0, int fds = 0)
@@ -71,7 +77,7 @@ internal sealed class HostBudget(long maxBytes)
         Fds -= fds;
     }
 
-    public void Clear() => (Bytes, Objects, BackingEntries, Fds) = (0, 0, 0, 0);
+    public void Clear() => (Bytes, Objects, BackingEntries, Fds, HostBytes) = (0, 0, 0, 0, 0);
 
     public static long BackingCost(long entries) => entries * PerBackingEntryBytes;
 

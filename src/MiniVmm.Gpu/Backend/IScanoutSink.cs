@@ -3,8 +3,9 @@ using MiniVmm.Gpu.Protocol;
 namespace MiniVmm.Gpu.Backend;
 
 /// <summary>
-/// Where finished frames go (a host window, a test). Called on the device thread with the backend lock
-/// held: copy what you need before returning, and don't call back into the device.
+/// Where finished frames go (a host window, a test). Called on the device thread after the backend's resource lock
+/// is released, in command order (see <see cref="VirtioGpuBackend"/>): copy what you need before returning, and don't
+/// call back into the device.
 /// </summary>
 public interface IScanoutSink
 {

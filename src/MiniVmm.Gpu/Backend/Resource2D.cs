@@ -3,7 +3,7 @@ using MiniVmm.Memory;
 
 namespace MiniVmm.Gpu.Backend;
 
-/// <summary>A 2D resource: its host pixel copy and, once attached, its guest backing. Guarded by the backend lock.</summary>
+/// <summary>A 2D resource: its host pixel copy and, once attached, its guest backing. Guarded by the resource lock (see <see cref="VirtioGpuBackend"/>).</summary>
 internal sealed class Resource2D
 {
     public Resource2D(uint id, VirtioGpuFormat format, uint width, uint height, byte[] pixels)

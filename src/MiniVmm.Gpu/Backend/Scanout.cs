@@ -3,26 +3,26 @@ using MiniVmm.Gpu.Protocol;
 namespace MiniVmm.Gpu.Backend;
 
 /// <summary>
-/// One display head. Its state (resource, rectangle) is guarded by the backend lock, which
+/// One display head. Its state (resource, rectangle) is guarded by the backend's resource lock, which
 /// <see cref="Capture"/> takes, so a screenshot can be taken from any thread.
 /// </summary>
 public sealed class Scanout
 {
-    private readonly Lock _backendLock;
+    private readonly Lock _resourceLock;
 
-    internal Scanout(int id, Lock backendLock)
+    internal Scanout(int id, Lock resourceLock)
     {
         Id = id;
-        _backendLock = backendLock;
+        _resourceLock = resourceLock;
     }
 
     public int Id { get; }
 
-    // Guarded by _backendLock.
+    // Guarded by _resourceLock.
     internal Resource2D? Resource { get; set; }
     internal VirtioGpuRect Rect { get; set; }
 
-    // Guarded by _backendLock: the frame shown when the guest last disabled this scanout (see LastShown).
+    // Guarded by _resourceLock: the frame shown when the guest last disabled this scanout (see LastShown).
     private ScanoutImage? _lastFrame;
 
     /// <summary>Set when the scanout shows a blob (then <see cref="Resource"/> is the blob's shadow copy).</summary>
@@ -35,7 +35,7 @@ public sealed class Scanout
     {
         get
         {
-            lock (_backendLock)
+            lock (_resourceLock)
                 return Resource is not null;
         }
     }
@@ -46,7 +46,7 @@ public sealed class Scanout
     /// </summary>
     public ScanoutImage? Capture(PixelOrder order = PixelOrder.Rgba)
     {
-        lock (_backendLock)
+        lock (_resourceLock)
             return CaptureLocked(order);
     }
 
@@ -57,11 +57,11 @@ public sealed class Scanout
     /// </summary>
     public ScanoutImage? LastShown()
     {
-        lock (_backendLock)
+        lock (_resourceLock)
             return CaptureLocked(PixelOrder.Rgba) ?? _lastFrame;
     }
 
-    /// <summary>Called under the backend lock just before the scanout is disabled: keeps its frame for <see cref="LastShown"/>.</summary>
+    /// <summary>Called under the resource lock just before the scanout is disabled: keeps its frame for <see cref="LastShown"/>.</summary>
     internal void KeepLastFrameLocked() => _lastFrame = CaptureLocked(PixelOrder.Rgba) ?? _lastFrame;
 
     private ScanoutImage? CaptureLocked(PixelOrder order)

@@ -6,7 +6,7 @@ namespace MiniVmm.Gpu.Backend;
 /// What SET_SCANOUT_BLOB put on a scanout: the blob, where its framebuffer starts, its stride, and the rectangle of
 /// the framebuffer shown (<see cref="Source"/>). The scanout shows <see cref="Shadow"/>, a host copy of that
 /// rectangle refreshed from the blob on SET_SCANOUT_BLOB and RESOURCE_FLUSH, so presenting and screenshots work as
-/// for 2D resources. Guarded by the backend lock.
+/// for 2D resources. Guarded by the resource lock (see <see cref="VirtioGpuBackend"/>).
 /// </summary>
 internal sealed record ScanoutBlob(BlobResource Blob, ulong Offset, uint Stride, VirtioGpuRect Source, Resource2D Shadow)
 {

@@ -29,14 +29,24 @@ public sealed partial class CrossDomainContext
     /// loop calls this through the device when a watched fd becomes readable or writable). Messages written go to
     /// <see cref="TakeMessagesWritten"/>.
     /// </summary>
-    public void Pump() => PumpAll();
+    public void Pump()
+    {
+        lock (_lock)
+        {
+            if (!_disposed) // the loop may fire once more after CTX_DESTROY or reset
+                PumpAll();
+        }
+    }
 
     /// <summary>How many POLLs were answered since the last call: the device completes that many ring-1 fences.</summary>
     public int TakeMessagesWritten()
     {
-        var count = _messagesWritten;
-        _messagesWritten = 0;
-        return count;
+        lock (_lock)
+        {
+            var count = _messagesWritten;
+            _messagesWritten = 0;
+            return count;
+        }
     }
 
     private void PumpAll()

@@ -7,8 +7,11 @@ namespace MiniVmm.Gpu.CrossDomain;
 /// <summary>
 /// One cross-domain context (CTX_CREATE with capset 5): the SUBMIT_3D command stream, the two rings, the channel
 /// to the compositor, and the compositor fds waiting for the guest to create them as HOST3D blobs.
-/// Threading: every member is called with the back-end lock held (SUBMIT_3D from the queue, <see cref="Pump"/> from
-/// the event loop through the device), so the context needs no lock of its own.
+/// Threading: <see cref="_lock"/> guards the stream state (channel, rings, POLL count, watches), so SUBMIT_3D from
+/// the queue and <see cref="Pump"/> from the event loop take turns; all compositor I/O runs under it and no other
+/// backend lock. It calls the host (<see cref="ICrossDomainHost"/>), which takes the resource lock, never the reverse.
+/// <see cref="_registryLock"/> guards the parked compositor fds and the image answers, which HOST3D blob creation
+/// reads under the resource lock: a leaf, taken last. <see cref="Error"/> is written under <see cref="_lock"/>.
 /// </summary>
 public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposable
 {
@@ -22,15 +25,18 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// </summary>
     public const int MaxImageBlobIds = 4096;
 
+    private readonly Lock _lock = new();
+    private readonly Lock _registryLock = new();
     private readonly ICrossDomainHost _host;
     private readonly CompositorSockets _sockets;
-    private readonly PendingHostFds _registered = new(MaxRegisteredFds);
-    private readonly Dictionary<uint, ulong> _imageBlobSizes = []; // blob_id -> size, of the answers given
-    private readonly Queue<uint> _imageBlobOrder = new();
+    private readonly PendingHostFds _registered = new(MaxRegisteredFds); // guarded by _registryLock
+    private readonly Dictionary<uint, ulong> _imageBlobSizes = []; // guarded by _registryLock: blob_id -> size, of the answers given
+    private readonly Queue<uint> _imageBlobOrder = new(); // guarded by _registryLock
     private CrossDomainChannel? _channel;
     private uint _queryRing;
     private uint _channelRing;
     private bool _initialized;
+    private bool _disposed;
 
     internal CrossDomainContext(uint id, ICrossDomainHost host, CompositorSockets sockets, EventLoop loop, Action<CrossDomainContext> onReadable,
         Action<string>? tracer = null)
@@ -48,16 +54,37 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// <summary>Why the channel is unusable (no socket, connect failed), or null.</summary>
     public string? Error { get; private set; }
 
-    public bool IsConnected => _channel is { IsHungUp: false };
+    public bool IsConnected
+    {
+        get
+        {
+            lock (_lock)
+                return _channel is { IsHungUp: false };
+        }
+    }
 
     /// <summary>INIT named channel type 0: a context for GET_IMAGE_REQUIREMENTS only (minigbm's), with no channel.</summary>
     public bool IsQueryOnly { get; private set; }
 
     /// <summary>SEND bytes the compositor has not taken yet (for tests and diagnostics).</summary>
-    public long QueuedSendBytes => _channel?.QueuedSendBytes ?? 0;
+    public long QueuedSendBytes
+    {
+        get
+        {
+            lock (_lock)
+                return _channel?.QueuedSendBytes ?? 0;
+        }
+    }
 
     /// <summary>Compositor fds not yet created as blobs (for tests and diagnostics).</summary>
-    public int RegisteredFdCount => _registered.Count;
+    public int RegisteredFdCount
+    {
+        get
+        {
+            lock (_registryLock)
+                return _registered.Count;
+        }
+    }
 
     /// <summary>
     /// Runs a SUBMIT_3D stream. The whole stream is parsed before anything runs, so a malformed one changes nothing.
@@ -65,6 +92,12 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// later (from <see cref="Pump"/>). Returns null, or why a command failed (commands before it have run).
     /// </summary>
     public string? Submit(ReadOnlySpan<byte> stream, out int polls)
+    {
+        lock (_lock)
+            return _disposed ? Fail(out polls, $"context {Id} was destroyed") : SubmitLocked(stream, out polls);
+    }
+
+    private string? SubmitLocked(ReadOnlySpan<byte> stream, out int polls)
     {
         polls = 0;
         var commands = new List<CrossDomainCommand>();
@@ -95,8 +128,11 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// bytes. False when no such id was registered; true with <paramref name="error"/> when it was but the size is
     /// wrong (the registration stays, so a corrected create still works).
     /// </summary>
-    public bool TryTakeRegistered(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error) =>
-        _registered.TryClaim(blobId, size, out fd, out error);
+    public bool TryTakeRegistered(ulong blobId, ulong size, out SafeFileHandle? fd, out string? error)
+    {
+        lock (_registryLock)
+            return _registered.TryClaim(blobId, size, out fd, out error);
+    }
 
     /// <summary>
     /// crosvm's rule for HOST3D blobs that name no compositor fd (rutabaga_gfx/src/cross_domain/mod.rs
@@ -106,6 +142,12 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     /// </summary>
     public string? CheckImageBlob(ulong blobId, ulong size)
     {
+        lock (_registryLock)
+            return CheckImageBlobLocked(blobId, size);
+    }
+
+    private string? CheckImageBlobLocked(ulong blobId, ulong size)
+    {
         if (blobId > uint.MaxValue || !_imageBlobSizes.TryGetValue((uint)blobId, out ulong expected))
             return $"blob_id {blobId} is not one GET_IMAGE_REQUIREMENTS returned on context {Id} (crosvm: InvalidCrossDomainItemId)";
         return size == expected ? null : $"blob_id {blobId} was answered for {expected} bytes, {size} asked (crosvm: blob size mismatch)";
@@ -114,15 +156,31 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     bool ICrossDomainResources.TryGetFd(uint resourceId, out SafeHandle fd, out ulong size) =>
         _host.TryGetBlobFd(Id, resourceId, out fd, out size);
 
-    uint ICrossDomainResources.RegisterHostFd(SafeHandle fd, ulong size) => _registered.Register(fd, size);
+    uint ICrossDomainResources.RegisterHostFd(SafeHandle fd, ulong size)
+    {
+        lock (_registryLock)
+            return _registered.Register(fd, size);
+    }
 
+    /// <summary>Closes the channel, its pipes and the parked fds (CTX_DESTROY, reset); the backend calls it after its own lock.</summary>
     public void Dispose()
     {
-        Disarm();
-        _channel?.Dispose();
-        _channel = null;
-        _registered.Dispose();
-        _pendingPolls = 0;
+        lock (_lock)
+        {
+            _disposed = true;
+            Disarm();
+            _channel?.Dispose();
+            _channel = null;
+            _pendingPolls = 0;
+        }
+        lock (_registryLock)
+            _registered.Dispose();
+    }
+
+    private static string Fail(out int polls, string error)
+    {
+        polls = 0;
+        return error;
     }
 
     private string? Init(CrossDomainInitCommand init)
@@ -185,6 +243,12 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     }
 
     private uint RememberImageBlob(ulong size)
+    {
+        lock (_registryLock)
+            return RememberImageBlobLocked(size);
+    }
+
+    private uint RememberImageBlobLocked(ulong size)
     {
         if (_imageBlobOrder.Count == MaxImageBlobIds)
             _imageBlobSizes.Remove(_imageBlobOrder.Dequeue());

@@ -4,7 +4,8 @@ namespace MiniVmm.Gpu.CrossDomain;
 
 /// <summary>
 /// What a <see cref="CrossDomainContext"/> needs from the back end's resource table: blob fds for SEND and the
-/// guest pages of its rings. Called with the back-end lock held (the context is only ever driven under it).
+/// guest pages of its rings. Called with the context's own lock held; the implementation takes the resource lock
+/// (contexts lock before resources, never the other way round).
 /// </summary>
 internal interface ICrossDomainHost
 {

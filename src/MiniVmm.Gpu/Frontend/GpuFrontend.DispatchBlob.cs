@@ -75,8 +75,8 @@ internal sealed partial class GpuFrontend
         uint present = reader.Remaining / (uint)System.Runtime.CompilerServices.Unsafe.SizeOf<VirtioGpuMemEntry>();
         if (count > present)
             return GpuResponse.ErrInvalidParameter($"nr_entries {count} but only {present} entries follow");
-        if (count > Gpu2DBackend.MaxBackingEntries)
-            return GpuResponse.ErrInvalidParameter($"nr_entries {count} is more than {Gpu2DBackend.MaxBackingEntries}");
+        if (count > VirtioGpuBackend.MaxBackingEntries)
+            return GpuResponse.ErrInvalidParameter($"nr_entries {count} is more than {VirtioGpuBackend.MaxBackingEntries}");
         if (_backend.RefuseBackingEntries(count) is { } refused)
             return refused; // before reading them: a flood of tables the budget refuses costs no host allocation
         entries = new VirtioGpuMemEntry[count];

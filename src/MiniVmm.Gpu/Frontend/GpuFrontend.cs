@@ -13,10 +13,10 @@ namespace MiniVmm.Gpu.Frontend;
 /// </summary>
 internal sealed partial class GpuFrontend
 {
-    private readonly Gpu2DBackend _backend;
+    private readonly VirtioGpuBackend _backend;
     private readonly Action<string>? _tracer;
 
-    public GpuFrontend(Gpu2DBackend backend, Action<string>? tracer)
+    public GpuFrontend(VirtioGpuBackend backend, Action<string>? tracer)
     {
         _backend = backend;
         _tracer = tracer;

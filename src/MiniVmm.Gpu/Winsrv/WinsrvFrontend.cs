@@ -28,7 +28,7 @@ public sealed partial class WinsrvFrontend : IDisposable
     private IVirtioInterrupt? _interrupt; // guarded by _lock
     private EventLoop? _loop; // guarded by _lock
 
-    internal WinsrvFrontend(GpuOptions options, Gpu2DBackend backend, Action<string>? tracer)
+    internal WinsrvFrontend(GpuOptions options, VirtioGpuBackend backend, Action<string>? tracer)
     {
         _numbers = options.WinsrvNumbers;
         _sockets = options.WaylandSockets;

@@ -9,7 +9,7 @@ namespace MiniVmm.Gpu.Winsrv;
 /// The channel's view of the device's resources for winsrv. Guest → host: a HOST3D blob is sent as a dup of its
 /// memfd, so the compositor maps the very pages the guest draws into; a 2D resource with guest backing (the 2018
 /// design) as a dup of the memfd the back end keeps for it, which TRANSFER_TO_HOST_2D keeps current
-/// (<see cref="Gpu2DBackend.TryDupWinsrvFd"/>). GUEST blobs have no host fd and are refused. Host → guest: compositor fds (the
+/// (<see cref="VirtioGpuBackend.TryDupWinsrvFd"/>). GUEST blobs have no host fd and are refused. Host → guest: compositor fds (the
 /// keymap) are kept here under small host-chosen blob ids, which RX reports in resource_ids; the guest turns one
 /// into a resource with CREATE_BLOB(HOST3D, blob_id), which takes it with <see cref="TryTakeHostFd"/>.
 /// Guarded by the owning <see cref="WinsrvFrontend"/>'s lock.
@@ -19,10 +19,10 @@ internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
     /// <summary>Compositor fds waiting for the guest: bounds what a compositor (or a guest that never claims) can pin.</summary>
     public const int MaxPendingHostFds = 64;
 
-    private readonly Gpu2DBackend _backend;
+    private readonly VirtioGpuBackend _backend;
     private readonly PendingHostFds _hostFds = new(MaxPendingHostFds);
 
-    public WinsrvResources(Gpu2DBackend backend) => _backend = backend;
+    public WinsrvResources(VirtioGpuBackend backend) => _backend = backend;
 
     public int PendingHostFds => _hostFds.Count;
 

@@ -6,7 +6,7 @@ namespace MiniVmm.Machine.Display;
 
 /// <summary>
 /// Shows each scanout as its own xdg_toplevel on the host compositor (<see cref="ScanoutView"/>): scanout 0's window
-/// opens at start-up, the others on their first frame. The GPU calls in on its device thread with its lock held;
+/// opens at start-up, the others on their first frame. The GPU calls in on its device thread, after its resource lock;
 /// <see cref="ScanoutWindow.Present"/> only copies into a shm buffer and commits, so the guest never waits on the
 /// compositor (except once per extra head, while its window connects).
 /// </summary>

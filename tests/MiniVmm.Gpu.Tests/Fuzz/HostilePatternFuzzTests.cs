@@ -14,7 +14,7 @@ namespace MiniVmm.Gpu.Tests.Fuzz;
 public sealed class HostilePatternFuzzTests
 {
     private const long Budget = 8L << 20;
-    private const int MaxEntries = Backend.Gpu2DBackend.MaxBackingEntries;
+    private const int MaxEntries = Backend.VirtioGpuBackend.MaxBackingEntries;
 
     [Theory]
     [InlineData(3)]

@@ -14,7 +14,7 @@ namespace MiniVmm.Gpu.Tests.Hostile;
 public sealed class CompositorFdTests : IDisposable
 {
     private const ulong Size = 4096;
-    private readonly Gpu2DBackend _backend = new(GpuHarness.BlobOptions());
+    private readonly VirtioGpuBackend _backend = new(GpuHarness.BlobOptions());
     private readonly GuestMemory _memory = GuestMemory.CreateFlat(1 << 20);
 
     public CompositorFdTests() =>

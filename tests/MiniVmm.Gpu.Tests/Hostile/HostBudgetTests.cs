@@ -103,8 +103,8 @@ public sealed class HostBudgetTests
             Assert.True(type is RESP_OK_NODATA or RESP_ERR_OUT_OF_MEMORY, type.ToString());
             created += type == RESP_OK_NODATA ? 1 : 0;
         }
-        Assert.Equal(Backend.Gpu2DBackend.MaxMappings, created);
-        bounds.AssertWithin(32 * MiB, maxFds: Backend.Gpu2DBackend.MaxMappings + 32, rssSlack: RssSlack);
+        Assert.Equal(Backend.VirtioGpuBackend.MaxMappings, created);
+        bounds.AssertWithin(32 * MiB, maxFds: Backend.VirtioGpuBackend.MaxMappings + 32, rssSlack: RssSlack);
         h.Device.Reset();
     }
 

@@ -1,11 +1,14 @@
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.Gpu.Backend;
 using MiniVmm.Memory;
 
-namespace MiniVmm.Gpu.Backend;
+namespace MiniVmm.Gpu.Winsrv;
 
-// Lives under Winsrv/ because only the winsrv front door uses it; it is a partial of the backend so it can read
-// the resource tables under the backend's own lock without widening any field.
-public sealed partial class Gpu2DBackend
+/// <summary>
+/// The memfds winsrv passes to the compositor for the guest's resources. Works on the backend's tables, so every
+/// method runs with the resource lock held (<see cref="VirtioGpuBackend.TryDupWinsrvFd"/> takes it).
+/// </summary>
+internal static class WinsrvMemfds
 {
     /// <summary>
     /// A close-on-exec dup of the memfd winsrv passes to the compositor for resource <paramref name="resourceId"/>,
@@ -17,39 +20,48 @@ public sealed partial class Gpu2DBackend
     /// GUEST blobs and 2D resources without backing are refused. The dup outlives an UNREF that follows, which is
     /// what a compositor holding a wl_shm pool needs.
     /// </summary>
-    internal SafeFileHandle? TryDupWinsrvFd(uint resourceId, out ulong size, out string? refusal, out bool outOfMemory)
+    public static SafeFileHandle? TryDup(ResourceTable resources, BlobTable blobs, HostBudget budget, uint resourceId,
+        out ulong size, out string? refusal, out bool outOfMemory)
     {
         size = 0;
         outOfMemory = false;
-        lock (_lock)
+        MappedMemfd? memfd;
+        if (blobs.TryGet(resourceId, out var blob))
         {
-            MappedMemfd? memfd;
-            if (_blobs.TryGetValue(resourceId, out var blob))
-            {
-                memfd = blob.Host;
-                refusal = memfd is null ? $"resource {resourceId} is a GUEST blob: it has no host memfd to pass" : null;
-            }
-            else if (_resources.TryGetValue(resourceId, out var resource))
-                memfd = ShareLocked(resource, out refusal, out outOfMemory);
-            else
-            {
-                memfd = null;
-                refusal = $"no resource {resourceId}";
-            }
-            if (memfd is null)
-                return null;
-            if (memfd.Duplicate() is not { } dup)
-            {
-                refusal = "no fd left to dup the memfd"; // EMFILE: refused like an unknown id
-                return null;
-            }
-            size = memfd.Size;
-            return dup;
+            memfd = blob.Host;
+            refusal = memfd is null ? $"resource {resourceId} is a GUEST blob: it has no host memfd to pass" : null;
         }
+        else if (resources.TryGet(resourceId, out var resource))
+            memfd = Share(resource, budget, out refusal, out outOfMemory);
+        else
+        {
+            memfd = null;
+            refusal = $"no resource {resourceId}";
+        }
+        if (memfd is null)
+            return null;
+        if (memfd.Duplicate() is not { } dup)
+        {
+            refusal = "no fd left to dup the memfd"; // EMFILE: refused like an unknown id
+            return null;
+        }
+        size = memfd.Size;
+        return dup;
+    }
+
+    /// <summary>Frees the resource's winsrv memfd, if it has one (UNREF, reset).</summary>
+    public static void Unshare(Resource2D resource, HostBudget budget)
+    {
+        if (resource.Shared is not { } shared)
+            return;
+        budget.HostBytes -= (long)shared.Size;
+        budget.Release((long)shared.Size, fds: 1);
+        shared.Dispose();
+        resource.Shared = null;
     }
 
     /// <summary>The resource's winsrv memfd, made on first use, filled from the whole backing.</summary>
-    private MappedMemfd? ShareLocked(Resource2D resource, out string? refusal, out bool outOfMemory)
+    private static MappedMemfd? Share(Resource2D resource, HostBudget budget, out string? refusal, out bool outOfMemory)
     {
         outOfMemory = false;
         if (resource.Backing is not { } backing || resource.BackingMemory is not { } memory)
@@ -59,12 +71,12 @@ public sealed partial class Gpu2DBackend
         }
         if (resource.Shared is null)
         {
-            ulong size = ((ulong)resource.Pixels.LongLength + PageSize - 1) & ~(PageSize - 1);
+            ulong size = ((ulong)resource.Pixels.LongLength + VirtioGpuBackend.PageSize - 1) & ~(VirtioGpuBackend.PageSize - 1);
             // The one host budget, like every other memfd the guest makes the host hold.
-            if (Budget.Refuse($"winsrv share of 2D resource {resource.Id}", (long)size, fds: 1) is not null)
+            if (budget.Refuse($"winsrv share of 2D resource {resource.Id}", (long)size, fds: 1) is not null)
             {
                 outOfMemory = true;
-                refusal = $"sharing 2D resource {resource.Id} needs {size} bytes, past the {Budget.MaxBytes}-byte cap ({Budget.Bytes} in use)";
+                refusal = $"sharing 2D resource {resource.Id} needs {size} bytes, past the {budget.MaxBytes}-byte cap ({budget.Bytes} in use)";
                 return null;
             }
             resource.Shared = MappedMemfd.TryCreate($"minivmm-winsrv-{resource.Id}", size, out refusal);
@@ -73,23 +85,13 @@ public sealed partial class Gpu2DBackend
                 outOfMemory = true;
                 return null;
             }
-            Budget.TryCharge($"winsrv share of 2D resource {resource.Id}", (long)size, fds: 1); // fits: checked above
-            _hostBytes += (long)size;
+            budget.TryCharge($"winsrv share of 2D resource {resource.Id}", (long)size, fds: 1); // fits: checked above
+            budget.HostBytes += (long)size;
         }
         // The backing may be shorter than the image (TRANSFER only checks what it reads): the rest keeps what it had.
         int length = (int)Math.Min((ulong)resource.Pixels.LongLength, backing.Length);
         var error = backing.TryRead(memory, 0, resource.Shared.GetSpan(0, length));
         refusal = error == GuestMemoryError.None ? null : $"backing of 2D resource {resource.Id} is not readable: {error}";
         return refusal is null ? resource.Shared : null;
-    }
-
-    private void UnshareLocked(Resource2D resource)
-    {
-        if (resource.Shared is not { } shared)
-            return;
-        _hostBytes -= (long)shared.Size;
-        Budget.Release((long)shared.Size, fds: 1);
-        shared.Dispose();
-        resource.Shared = null;
     }
 }
