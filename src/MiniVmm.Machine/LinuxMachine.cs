@@ -8,6 +8,7 @@ using MiniVmm.Machine.Gpu;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Backend;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
 
