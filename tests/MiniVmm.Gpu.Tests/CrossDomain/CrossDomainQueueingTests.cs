@@ -3,6 +3,7 @@ using System.IO.Pipes;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

@@ -1,4 +1,5 @@
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Tests.Pipes;
