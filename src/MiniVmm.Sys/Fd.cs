@@ -42,48 +42,21 @@ public unsafe class Fd : SafeHandle
     public int Read(Span<byte> buffer, out int errno)
     {
         fixed (byte* bytes = buffer)
-        {
-            while (true)
-            {
-                // SAFETY: reads at most buffer.Length bytes into the pinned span.
-                var count = (long)read(Value, bytes, (size_t)(ulong)buffer.Length);
-                errno = count < 0 ? Errno.Last : 0;
-                if (count >= 0 || errno != EINTR)
-                    return (int)count;
-            }
-        }
+            return Transfer(Direction.Read, bytes, buffer.Length, 0, out errno);
     }
 
     /// <summary>pread(2) at <paramref name="offset"/>, retrying EINTR: the bytes read (0 past the end), or -1 with <paramref name="errno"/>.</summary>
     public int ReadAt(Span<byte> buffer, long offset, out int errno)
     {
         fixed (byte* bytes = buffer)
-        {
-            while (true)
-            {
-                // SAFETY: reads at most buffer.Length bytes into the pinned span.
-                var count = (long)pread(Value, bytes, (size_t)(ulong)buffer.Length, offset);
-                errno = count < 0 ? Errno.Last : 0;
-                if (count >= 0 || errno != EINTR)
-                    return (int)count;
-            }
-        }
+            return Transfer(Direction.ReadAt, bytes, buffer.Length, offset, out errno);
     }
 
     /// <summary>One write(2), retrying EINTR: the bytes written, or -1 with <paramref name="errno"/> (EAGAIN: full).</summary>
     public int Write(ReadOnlySpan<byte> data, out int errno)
     {
         fixed (byte* bytes = data)
-        {
-            while (true)
-            {
-                // SAFETY: writes at most data.Length bytes from the pinned span.
-                var count = (long)write(Value, bytes, (size_t)(ulong)data.Length);
-                errno = count < 0 ? Errno.Last : 0;
-                if (count >= 0 || errno != EINTR)
-                    return (int)count;
-            }
-        }
+            return Transfer(Direction.Write, bytes, data.Length, 0, out errno);
     }
 
     /// <summary>ioctl(2), retrying EINTR: its non-negative result, or minus the errno.</summary>
@@ -154,6 +127,32 @@ public unsafe class Fd : SafeHandle
 
     /// <summary>F_DUPFD_CLOEXEC: the new number, or -1 with errno.</summary>
     internal static int DuplicateRaw(SafeHandle fd) => fcntl((int)fd.DangerousGetHandle(), F_DUPFD_CLOEXEC, 0);
+
+    /// <summary>One read, pread or write of <paramref name="length"/> bytes at <paramref name="bytes"/>, retried while interrupted.</summary>
+    private int Transfer(Direction direction, byte* bytes, int length, long offset, out int errno)
+    {
+        var size = (size_t)(ulong)length;
+        while (true)
+        {
+            // SAFETY: the caller pinned length bytes at bytes.
+            var count = direction switch
+            {
+                Direction.Read => (long)read(Value, bytes, size),
+                Direction.ReadAt => (long)pread(Value, bytes, size, offset),
+                _ => (long)write(Value, bytes, size),
+            };
+            errno = count < 0 ? Errno.Last : 0;
+            if (count >= 0 || errno != EINTR)
+                return (int)count;
+        }
+    }
+
+    private enum Direction : byte
+    {
+        Read,
+        ReadAt,
+        Write,
+    }
 
     protected override bool ReleaseHandle() => close((int)handle.ToInt64()) == 0;
 

@@ -1,7 +1,6 @@
 using System.Buffers;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using MiniVmm.Kvm;
 using MiniVmm.Machine.Devices;
 using MiniVmm.Sys;
 
