@@ -11,7 +11,7 @@ public sealed class ProjectGraphTests
     public void EveryProjectReferenceFollowsTheWrittenGraph()
     {
         var graph = WrittenGraph();
-        var references = ReadReferences(RepositoryRoot()).ToList();
+        var references = ReadReferences(RepositoryFiles.Root).ToList();
         Assert.Contains(references, reference => reference == ("MiniVmm.Kvm", "MiniVmm.Sys")); // the files were read
         Assert.Empty(graph.Check(references));
     }
@@ -20,7 +20,7 @@ public sealed class ProjectGraphTests
     public void EveryProjectIsInTheWrittenGraph()
     {
         var graph = WrittenGraph();
-        var projects = ProjectFiles(RepositoryRoot()).Select(Path.GetFileNameWithoutExtension).ToList();
+        var projects = ProjectFiles(RepositoryFiles.Root).Select(Path.GetFileNameWithoutExtension).ToList();
         Assert.Contains("MiniVmm.Sys", projects);
         var unnamed = projects.Where(project => !graph.Knows(project!)).ToList();
         Assert.Empty(unnamed);
@@ -62,7 +62,7 @@ public sealed class ProjectGraphTests
         Assert.Equal("A → B → C → A", graph.FindCycle());
     }
 
-    private static ProjectGraph WrittenGraph() => ProjectGraph.Parse(File.ReadAllText(Path.Combine(RepositoryRoot(), "README.md")));
+    private static ProjectGraph WrittenGraph() => ProjectGraph.Parse(File.ReadAllText(Path.Combine(RepositoryFiles.Root, "README.md")));
 
     private static IEnumerable<string> ProjectFiles(string root) =>
         ProjectFolders.SelectMany(folder => Directory.EnumerateFiles(Path.Combine(root, folder), "*.csproj", SearchOption.AllDirectories))
@@ -73,12 +73,4 @@ public sealed class ProjectGraphTests
         from element in XDocument.Load(file).Descendants("ProjectReference")
         let include = (string?)element.Attribute("Include") ?? ""
         select (Path.GetFileNameWithoutExtension(file), Path.GetFileNameWithoutExtension(include.Replace('\\', '/')));
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "MiniVmm.sln")))
-            directory = directory.Parent;
-        return directory?.FullName ?? throw new DirectoryNotFoundException("MiniVmm.sln above " + AppContext.BaseDirectory);
-    }
 }
