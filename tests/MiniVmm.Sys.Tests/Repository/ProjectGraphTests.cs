@@ -5,7 +5,7 @@ namespace MiniVmm.Sys.Tests.Repository;
 /// <summary>The README's project graph against every .csproj's ProjectReferences, and the checker itself.</summary>
 public sealed class ProjectGraphTests
 {
-    private static readonly string[] ProjectFolders = ["src", "firmware", "tests", "bench"];
+    private static readonly string[] ProjectFolders = ["src", "firmware", "tools", "tests", "bench"];
 
     [Fact]
     public void EveryProjectReferenceFollowsTheWrittenGraph()
