@@ -5,6 +5,7 @@ using System.Runtime.InteropServices;
 using System.Text;
 using MiniVmm.CrossDomain;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using MiniVmm.Wayland.Tests.Support;

@@ -3,6 +3,7 @@ using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.TestSupport;
 using MiniVmm.Virtio;
 

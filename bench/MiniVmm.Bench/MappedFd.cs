@@ -1,6 +1,7 @@
 using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using static Tmds.Linux.LibC;
 
 namespace MiniVmm.Bench;

@@ -1,6 +1,5 @@
 using System.Buffers;
 using MiniVmm.CrossDomain;
-using MiniVmm.GuestProxy.Native;
 using MiniVmm.GuestProxy.Pipes;
 using MiniVmm.GuestProxy.Shm;
 using MiniVmm.Wayland;
@@ -77,7 +76,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
     {
         var buffer = new byte[CrossDomainWire.MaxSendData];
         var pending = new List<byte>();
-        var received = new List<Fd>();
+        using var received = new FdQueue();
         var fds = new Queue<Fd>();
         var identifiers = new List<CrossDomainIdentifier>(); // the next SEND's: blobs and pipes ride with its first page
         using var tracker = new ShmTracker(transport, _events);
@@ -85,12 +84,13 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
         {
             while (!_stopping)
             {
-                if (!ProxySocket.WaitReadable(client, Tick))
+                if (!Poll.WaitReadable(client, Tick))
                     continue;
-                var read = ProxySocket.Receive(client, buffer, received, out var error);
-                received.ForEach(fds.Enqueue);
-                received.Clear();
-                if (read == 0 || (read < 0 && error != Tmds.Linux.LibC.EAGAIN))
+                // A lost fd (cut-off control data) shows as a request without its fd, which the relay refuses.
+                var read = UnixSocket.Receive(client, buffer, received, out var error, out _);
+                while (received.TryDequeue(out var fd))
+                    fds.Enqueue(fd);
+                if (read == 0 || (read < 0 && error != Errno.EAGAIN))
                     return; // hung up (or failed): the compositor side is closed with the context
                 if (read < 0)
                     continue;
@@ -234,7 +234,7 @@ internal sealed class ProxySession(int number, Fd client, ICrossDomainTransport 
             }
             var data = _events.Take(message.Data, fds);
             if (data.Length > 0)
-                ProxySocket.SendAll(client, data, fds.Select(fd => fd.Value).ToArray(), ClientWriteTimeout);
+                UnixSocket.SendAll(client, data, fds.Select(fd => fd.Value).ToArray(), ClientWriteTimeout);
         }
         finally
         {

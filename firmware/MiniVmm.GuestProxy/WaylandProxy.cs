@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using MiniVmm.GuestProxy.Native;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy;
@@ -25,7 +24,7 @@ public sealed class WaylandProxy : IDisposable
         _path = socketPath;
         _transports = transports;
         _log = log;
-        _listener = ProxySocket.Listen(socketPath);
+        _listener = UnixSocket.Listen(socketPath);
         _acceptor = new Thread(Accept) { IsBackground = true, Name = "proxy-accept" };
         _acceptor.Start();
         log($"listening on {socketPath}");
@@ -61,7 +60,7 @@ public sealed class WaylandProxy : IDisposable
     {
         while (!_stopping)
         {
-            if (!ProxySocket.WaitReadable(_listener, 100) || ProxySocket.Accept(_listener) is not { } client)
+            if (!Poll.WaitReadable(_listener, 100) || UnixSocket.Accept(_listener) is not { } client)
                 continue;
             var number = Interlocked.Increment(ref _clients);
             _log($"client {number}: connected");

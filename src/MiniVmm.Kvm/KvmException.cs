@@ -1,18 +1,14 @@
-using System.Runtime.InteropServices;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Kvm;
 
 /// <summary>An ioctl on /dev/kvm or one of its fds failed. The message names the ioctl and the errno.</summary>
-public sealed class KvmException(string operation, int errno)
-    : Exception($"{operation} failed: {Marshal.GetPInvokeErrorMessage(errno)} (errno {errno})")
+public sealed class KvmException(string operation, int errno) : ErrnoException(operation, errno)
 {
-    public string Operation { get; } = operation;
-    public int Errno { get; } = errno;
-
-    public const int EINTR = 4;
-    public const int ENOENT = 2;
-    public const int EACCES = 13;
-    public const int EFAULT = 14;
-    public const int E2BIG = 7;
-    public const int EAGAIN = 11;
+    public const int EINTR = Sys.Errno.EINTR;
+    public const int ENOENT = Sys.Errno.ENOENT;
+    public const int EACCES = Sys.Errno.EACCES;
+    public const int EFAULT = Sys.Errno.EFAULT;
+    public const int E2BIG = Sys.Errno.E2BIG;
+    public const int EAGAIN = Sys.Errno.EAGAIN;
 }

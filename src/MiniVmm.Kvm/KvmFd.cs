@@ -1,18 +1,14 @@
 using System.Runtime.InteropServices;
-using Tmds.Linux;
 
 namespace MiniVmm.Kvm;
 
 /// <summary>An owned file descriptor (the KVM system, a VM or a vCPU) plus typed ioctl helpers.</summary>
-public abstract unsafe class KvmFd : SafeHandle
+public abstract unsafe class KvmFd : Sys.Fd
 {
-    protected KvmFd(int fd) : base(-1, ownsHandle: true) => SetHandle(fd);
+    protected KvmFd(int fd) : base(fd) { }
 
-    public override bool IsInvalid => handle == -1;
-
-    public int Fd => (int)handle;
-
-    protected override bool ReleaseHandle() => LibC.close((int)handle) == 0;
+    /// <summary>The raw number (<see cref="Sys.Fd.Value"/>), as the ioctls take it.</summary>
+    public int Fd => Value;
 
     private protected int IoctlValue(string name, nuint request, nuint value)
     {

@@ -11,6 +11,7 @@ using MiniVmm.Gpu.Backend;
 using MiniVmm.Input;
 using MiniVmm.Machine.Display;
 using MiniVmm.NineP;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
 

@@ -1,6 +1,6 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using Tmds.Linux;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Memory;
 

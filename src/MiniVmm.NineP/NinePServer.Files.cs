@@ -35,7 +35,7 @@ public sealed partial class NinePServer
             state.OpenFd = fd;
             _openFiles++;
             _reply.Begin(Rlopen, tag);
-            _reply.Qid(status.Qid);
+            _reply.Qid(status.ToQid());
             _reply.U32(0); // iounit: the client's msize decides
             return 0;
         }
@@ -76,7 +76,7 @@ public sealed partial class NinePServer
             state.OpenFd = fd;
             _openFiles++;
             _reply.Begin(Rlcreate, tag);
-            _reply.Qid(status.Qid);
+            _reply.Qid(status.ToQid());
             _reply.U32(0);
             return 0;
         }
@@ -155,7 +155,7 @@ public sealed partial class NinePServer
             int size = NinePConstants.QidSize + 8 + 1 + 2 + entry.Name.Length;
             if (used + size > room)
                 return false;
-            _reply.Qid(entry.Qid);
+            _reply.Qid(entry.ToQid());
             _reply.U64(entry.Next);
             _reply.U8(entry.Type);
             _reply.String(entry.Name);

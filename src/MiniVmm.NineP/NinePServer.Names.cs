@@ -17,7 +17,7 @@ public sealed partial class NinePServer
             return error;
         _reply.Begin(Rgetattr, tag);
         _reply.U64(NinePConstants.GetattrBasic);
-        _reply.Qid(status.Qid);
+        _reply.Qid(status.ToQid());
         _reply.U32(status.Mode);
         _reply.U32(status.Uid);
         _reply.U32(status.Gid);
@@ -157,7 +157,7 @@ public sealed partial class NinePServer
         if (StatPath([.. state.Path, name], out var status) is not 0 and var statError)
             return statError;
         _reply.Begin(reply, tag);
-        _reply.Qid(status.Qid);
+        _reply.Qid(status.ToQid());
         return 0;
     }
 

@@ -141,7 +141,7 @@ public sealed partial class NinePServer : IDisposable
         if (AddFid(fid, []) is not 0 and var addError)
             return addError;
         _reply.Begin(Rattach, tag);
-        _reply.Qid(status.Qid);
+        _reply.Qid(status.ToQid());
         return 0;
     }
 
@@ -176,7 +176,7 @@ public sealed partial class NinePServer : IDisposable
             uint error = StatPath(next, out var status);
             if (error != 0)
                 return qids.Count == 0 ? error : WalkReply(tag, qids); // a partial walk: newfid is not made
-            qids.Add(status.Qid);
+            qids.Add(status.ToQid());
             path = next;
         }
         if (newFid == fid)

@@ -77,6 +77,7 @@ public sealed class ProtocolGenerator : IIncrementalGenerator
         .Line("using System;")
         .Line("using System.Collections.Generic;")
         .Line("using System.Runtime.InteropServices;")
+        .Line("using MiniVmm.Sys;")
         .Line("using MiniVmm.Wayland;")
         .Line()
         .Line("namespace MiniVmm.Wayland.Protocol;")

@@ -1,3 +1,4 @@
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using Tmds.Linux;

@@ -1,6 +1,7 @@
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.CrossDomain;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using Tmds.Linux;
 

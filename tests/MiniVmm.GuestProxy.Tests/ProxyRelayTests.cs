@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 
@@ -31,7 +32,7 @@ public sealed class ProxyRelayTests
         while (!done)
         {
             Assert.True(clock.Elapsed < Timeout, "no wl_callback.done through the proxy\n" + chain.Log);
-            if (!Native.ProxySocket.WaitReadable(client.Handle, 100))
+            if (!Poll.WaitReadable(client.Handle, 100))
                 continue;
             var read = client.Receive(buffer, fds, out _, out _);
             Assert.True(read != 0, "the proxy hung up\n" + chain.Log);
@@ -74,7 +75,7 @@ public sealed class ProxyRelayTests
         while (true)
         {
             Assert.True(clock.Elapsed < Timeout, "the proxy kept a client that sent an fd\n" + chain.Log);
-            if (!Native.ProxySocket.WaitReadable(client.Handle, 100))
+            if (!Poll.WaitReadable(client.Handle, 100))
                 continue;
             if (client.Receive(buffer, fds, out _, out _) == 0)
                 break;

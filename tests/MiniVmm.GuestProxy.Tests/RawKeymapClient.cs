@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 
@@ -90,7 +91,7 @@ internal static class RawKeymapClient
             if (found)
                 return;
             Assert.True(clock.Elapsed < Timeout, "the expected event did not come\n" + log());
-            if (!Native.ProxySocket.WaitReadable(client.Handle, 100))
+            if (!Poll.WaitReadable(client.Handle, 100))
                 continue;
             var read = client.Receive(buffer, fds, out _, out _);
             Assert.True(read != 0, "the server hung up\n" + log());

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics;
 using System.Text;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 
@@ -115,7 +116,7 @@ internal sealed class RawWaylandClient(string socketPath) : IDisposable
             if (found is { } hit)
                 return hit;
             Assert.True(clock.Elapsed < Timeout, "the expected Wayland event did not come through the proxy");
-            if (!Native.ProxySocket.WaitReadable(_socket.Handle, 100))
+            if (!Poll.WaitReadable(_socket.Handle, 100))
                 continue;
             var read = _socket.Receive(buffer, _fds, out _, out _);
             Assert.True(read != 0, "the proxy hung up");

@@ -2,6 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using MiniVmm.CrossDomain;
 using MiniVmm.GuestProxy.Shm;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using Tmds.Linux;

@@ -1,5 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using MiniVmm.Wayland.Tests.Support;

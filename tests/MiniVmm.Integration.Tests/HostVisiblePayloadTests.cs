@@ -11,6 +11,7 @@ using MiniVmm.Kvm;
 using MiniVmm.Machine.Gpu;
 using MiniVmm.Memory;
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 using MiniVmm.Virtio.Transport;
 
 namespace MiniVmm.Integration.Tests;

@@ -7,6 +7,7 @@ using MiniVmm.Machine.Cpu;
 using MiniVmm.Machine.Devices;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
 

@@ -1,4 +1,5 @@
 using System.Text;
+using MiniVmm.Sys;
 using static MiniVmm.NineP.NinePMessageType;
 
 namespace MiniVmm.NineP.Tests;

@@ -1,4 +1,5 @@
 using System.Text;
+using MiniVmm.Sys;
 
 namespace MiniVmm.NineP.Tests;
 

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.TestSupport;
 using MiniVmm.Virtio;
 using static MiniVmm.NineP.NinePMessageType;

@@ -130,11 +130,9 @@ public sealed class InProcessCrossDomainTransport(CompositorSockets sockets, uin
             var map = Submit(CrossDomainWire.Bytes(new VirtioGpuResourceMapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_MAP_BLOB), ResourceId = id }), 32);
             if (map.Type != (uint)VirtioGpuCtrlType.RESP_OK_MAP_INFO)
                 throw new InvalidOperationException($"RESOURCE_MAP_BLOB of blob_id {blobId} failed: 0x{map.Type:x}");
-            using var memfd = _gpu!.Region.TakeLastMapped();
+            var memfd = _gpu!.Region.TakeLastMapped();
             Check(Submit(CrossDomainWire.Bytes(new VirtioGpuResourceUnmapBlob { Hdr = Hdr(VirtioGpuCtrlType.CMD_RESOURCE_UNMAP_BLOB), ResourceId = id })), "UNMAP_BLOB");
-            var fd = new Fd((int)memfd.DangerousGetHandle());
-            memfd.SetHandleAsInvalid(); // ownership moves to the Fd
-            return fd;
+            return memfd;
         }
     }
 

@@ -20,12 +20,12 @@ internal sealed partial class InProcessGpu
     private readonly Dictionary<ushort, ulong> _slots = []; // guarded by _lock: chain head → its slot
     private ulong _skipSlot; // a byte the cursor-moving filler chains point at
     private readonly Lock _waiters = new(); // guards the two waiter tables and _interruptCount
-    private readonly HashSet<WakeEvent> _anyWaiters = []; // threads in WaitForInterrupt
-    private readonly Dictionary<WakeEvent, ushort> _chainWaiters = []; // threads in WaitFor, and the chain head each waits for
+    private readonly HashSet<EventFd> _anyWaiters = []; // threads in WaitForInterrupt
+    private readonly Dictionary<EventFd, ushort> _chainWaiters = []; // threads in WaitFor, and the chain head each waits for
     // Eventfds for waiting threads, rented per wait: as many as threads ever waited at once, not one per thread that
     // ever waited (relay threads come and go with the client's pipes, and a per-thread eventfd outlived its thread).
-    private readonly Stack<WakeEvent> _idleWakeEvents = new(); // guarded by _waiters
-    private readonly List<WakeEvent> _allWakeEvents = []; // guarded by _waiters; closed at Dispose
+    private readonly Stack<EventFd> _idleWakeEvents = new(); // guarded by _waiters
+    private readonly List<EventFd> _allWakeEvents = []; // guarded by _waiters; closed at Dispose
     private long _interruptCount; // guarded by _waiters
 
     /// <summary>
@@ -131,7 +131,7 @@ internal sealed partial class InProcessGpu
                 if (IsComplete(chain))
                     return true;
                 var left = deadline - Environment.TickCount64;
-                if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+                if (left <= 0 || !WaitOn(wake, (int)Math.Min(left, int.MaxValue)))
                     return IsComplete(chain);
             }
         }
@@ -143,20 +143,29 @@ internal sealed partial class InProcessGpu
         }
     }
 
+    /// <summary>poll(2) until signalled (then the count is reset) or the timeout; false on timeout.</summary>
+    private static bool WaitOn(EventFd wake, int timeoutMs)
+    {
+        if (!Poll.WaitReadable(wake, timeoutMs))
+            return false;
+        _ = wake.Read(); // 0 when another read got it first, which is fine
+        return true;
+    }
+
     /// <summary>An idle eventfd, or a new one. A stale count left by a late signal only makes the next wait look again.</summary>
-    private WakeEvent RentWakeEvent()
+    private EventFd RentWakeEvent()
     {
         lock (_waiters)
         {
             if (_idleWakeEvents.TryPop(out var idle))
                 return idle;
-            var wake = new WakeEvent();
+            var wake = new EventFd(nonBlocking: true);
             _allWakeEvents.Add(wake);
             return wake;
         }
     }
 
-    private void ReturnWakeEvent(WakeEvent wake)
+    private void ReturnWakeEvent(EventFd wake)
     {
         lock (_waiters)
             _idleWakeEvents.Push(wake);
@@ -193,7 +202,7 @@ internal sealed partial class InProcessGpu
                     _anyWaiters.Add(wake);
                 }
                 var left = deadline - Environment.TickCount64;
-                if (left <= 0 || !wake.Wait((int)Math.Min(left, int.MaxValue)))
+                if (left <= 0 || !WaitOn(wake, (int)Math.Min(left, int.MaxValue)))
                 {
                     lock (_waiters)
                         return _interruptCount != seen;
@@ -224,12 +233,12 @@ internal sealed partial class InProcessGpu
             {
                 _interruptCount++;
                 foreach (var waiter in _anyWaiters)
-                    waiter.Signal();
+                    waiter.Wake();
                 _anyWaiters.Clear();
                 foreach (var (waiter, head) in _chainWaiters)
                 {
                     if (_completed.Contains(head))
-                        waiter.Signal();
+                        waiter.Wake();
                 }
             }
         }

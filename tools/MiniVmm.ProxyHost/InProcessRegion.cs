@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
-using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu;
-using Tmds.Linux;
+using MiniVmm.Sys;
 
 namespace MiniVmm.ProxyHost;
 
@@ -11,21 +10,21 @@ namespace MiniVmm.ProxyHost;
 /// </summary>
 internal sealed class InProcessRegion(ulong size) : IHostVisibleRegion, IDisposable
 {
-    private readonly Dictionary<ulong, SafeFileHandle> _mapped = [];
-    private SafeFileHandle? _last;
+    private readonly Dictionary<ulong, Fd> _mapped = [];
+    private Fd? _last;
 
     public ulong Size { get; } = size;
 
     public bool TryMap(ulong offset, ulong size, SafeHandle memfd, out string? error)
     {
-        var fd = LibC.fcntl((int)memfd.DangerousGetHandle(), LibC.F_DUPFD_CLOEXEC, 0);
-        if (fd < 0)
+        var fd = Fd.DuplicateOf(memfd);
+        if (fd is null)
         {
-            error = "dup of the blob's memfd failed: errno " + Marshal.GetLastPInvokeError();
+            error = "dup of the blob's memfd failed: errno " + Errno.Last;
             return false;
         }
-        _last = new SafeFileHandle(fd, ownsHandle: true);
-        _mapped[offset] = _last;
+        _last = fd;
+        _mapped[offset] = fd;
         error = null;
         return true;
     }
@@ -35,7 +34,7 @@ internal sealed class InProcessRegion(ulong size) : IHostVisibleRegion, IDisposa
     public void Dispose() => _last?.Dispose();
 
     /// <summary>The dup made by the most recent map; the caller owns it from now on.</summary>
-    public SafeFileHandle TakeLastMapped()
+    public Fd TakeLastMapped()
     {
         var fd = _last ?? throw new InvalidOperationException("no blob was mapped");
         _last = null;

@@ -1,56 +1,47 @@
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using MiniVmm.Sys;
 
 namespace MiniVmm.GuestProxy.Drm;
 
 /// <summary>The DRM device file through the guest kernel's system calls.</summary>
 internal sealed unsafe class LinuxDrmFile : IDrmFile
 {
-    private int _fd = -1;
+    private Fd _fd = NotOpen();
 
     public int Open(string path)
     {
-        var bytes = System.Text.Encoding.UTF8.GetBytes(path + "\0");
-        fixed (byte* p = bytes)
-            _fd = open(p, O_RDWR | O_CLOEXEC);
-        return _fd < 0 ? -errno : 0;
+        var opened = Fd.TryOpen(path, out var errno);
+        if (opened is null)
+            return -errno;
+        _fd.Dispose();
+        _fd = opened;
+        return 0;
     }
 
-    public int Ioctl(ulong request, void* argument)
-    {
-        int result;
-        do
-            result = ioctl(_fd, (int)request, argument);
-        while (result < 0 && errno == EINTR);
-        return result < 0 ? -errno : result;
-    }
+    public int Ioctl(ulong request, void* argument) => _fd.Ioctl(request, argument);
 
     public void* Map(ulong offset, ulong length, out int error)
     {
-        var mapping = mmap(null, (size_t)length, PROT_READ | PROT_WRITE, MAP_SHARED, _fd, (long)offset);
-        error = mapping == (void*)-1 ? -errno : 0;
-        return error == 0 ? mapping : null;
+        var mapping = MemoryMap.TryMapShared(_fd, length, writable: true, out var errno, (long)offset);
+        error = mapping == 0 ? -errno : 0;
+        return (void*)mapping;
     }
 
-    public void Unmap(void* address, ulong length) => _ = munmap(address, (size_t)length); // nothing to do about a failure
+    public void Unmap(void* address, ulong length) => MemoryMap.Unmap((nint)address, length); // nothing to do about a failure
 
     public int WaitForEvent(int timeoutMs)
     {
-        var waiter = new pollfd { fd = _fd, events = POLLIN };
-        var ready = poll(&waiter, 1, timeoutMs);
-        return ready < 0 ? -errno : ready;
+        var ready = Poll.Wait(_fd.Value, Poll.In, timeoutMs);
+        return ready < 0 ? -Errno.Last : ready;
     }
 
-    public long Read(byte* buffer, int length)
-    {
-        var count = (long)read(_fd, buffer, length);
-        return count < 0 ? -errno : count;
-    }
+    public long Read(byte* buffer, int length) => _fd.Read(new Span<byte>(buffer, length), out var errno) is var count && count < 0 ? -errno : count;
 
     public void Dispose()
     {
-        if (_fd >= 0)
-            _ = close(_fd);
-        _fd = -1;
+        _fd.Dispose();
+        _fd = NotOpen();
     }
+
+    /// <summary>Fd -1, which every call refuses with EBADF, as the kernel would for a file never opened.</summary>
+    private static Fd NotOpen() => new(-1, ownsHandle: false);
 }

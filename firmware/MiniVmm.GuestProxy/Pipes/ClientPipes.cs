@@ -1,7 +1,5 @@
 using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
 
 namespace MiniVmm.GuestProxy.Pipes;
 
@@ -12,7 +10,7 @@ namespace MiniVmm.GuestProxy.Pipes;
 /// reach the compositor before the bytes that use it, never after. A non-pipe at the head (a wl_shm pool) stops the
 /// draining until its request takes it, which keeps the order.
 /// </summary>
-internal static unsafe class ClientPipes
+internal static class ClientPipes
 {
     /// <summary>
     /// Moves the pipes at the head of <paramref name="fds"/> (at most <paramref name="room"/>) to
@@ -41,12 +39,10 @@ internal static unsafe class ClientPipes
     /// <summary>A FIFO (fstat), and whether it may be written (O_WRONLY, or O_RDWR as a named FIFO may be opened).</summary>
     private static bool IsPipe(Fd fd, out bool writable)
     {
-        stat status;
         writable = false;
-        if (fstat(fd.Value, &status) < 0 || !S_ISFIFO(status.st_mode))
+        if (!fd.IsPipe)
             return false;
-        var mode = fcntl(fd.Value, F_GETFL) & O_ACCMODE;
-        writable = mode == O_WRONLY || mode == O_RDWR;
+        writable = fd.Access is FdAccess.WriteOnly or FdAccess.ReadWrite;
         return true;
     }
 }

@@ -1,5 +1,3 @@
-using MiniVmm.Gpu.CrossDomain;
-using Tmds.Linux;
 
 namespace MiniVmm.GuestProxy.Pipes;
 
@@ -37,7 +35,7 @@ internal sealed partial class PipeRelay
         {
             if (!_toClients.TryGetValue(pipeId, out var pipe))
                 return;
-            if ((events & LibC.EPOLLERR) != 0)
+            if ((events & Poll.Error) != 0)
                 Drop(pipeId, pipe, reason: null); // the client closed its read end: nothing more to deliver
             else
                 Flush(pipeId, pipe);
@@ -49,10 +47,10 @@ internal sealed partial class PipeRelay
     {
         while (pipe.Waiting.TryPeek(out var chunk))
         {
-            var written = HostFd.Write(pipe.Fd, chunk.AsSpan(pipe.WaitingOffset), out var error);
+            var written = pipe.Fd.Write(chunk.AsSpan(pipe.WaitingOffset), out var error);
             if (written < 0)
             {
-                if (error != LibC.EAGAIN)
+                if (error != Errno.EAGAIN)
                     Drop(pipeId, pipe, reason: null); // EPIPE: the client stopped reading, as a native compositor would see
                 return; // EAGAIN: the edge-triggered watch calls back when there is room
             }
@@ -91,8 +89,8 @@ internal sealed partial class PipeRelay
             if (!_fromClients.TryGetValue(pipeId, out pipe))
                 return;
         }
-        var count = HostFd.Read(pipe.Fd, _chunk, out var error);
-        if (count < 0 && error == LibC.EAGAIN)
+        var count = pipe.Fd.Read(_chunk, out var error);
+        if (count < 0 && error == Errno.EAGAIN)
             return;
         var hangUp = count <= 0; // a read error ends the pipe like end-of-file: the compositor must not wait for more
         try

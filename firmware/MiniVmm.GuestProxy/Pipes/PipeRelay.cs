@@ -1,6 +1,4 @@
 using MiniVmm.CrossDomain;
-using MiniVmm.Gpu.CrossDomain;
-using MiniVmm.Virtio;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Pipes;
@@ -70,12 +68,12 @@ internal sealed partial class PipeRelay : IDisposable
             if (_toClients.Count >= MaxOpenPipes)
                 return null;
             // Shared with the client's copy, if it kept one; a client writing the end it handed over is unusual.
-            HostFd.SetNonBlocking(clientEnd);
+            clientEnd.SetNonBlocking();
             var id = _nextReadPipeId++;
             var pipe = new ToClient(clientEnd);
             _toClients.Add(id, pipe);
             // Edge-triggered: one wake-up each time room appears (or the reader goes), none while nothing is waiting.
-            pipe.Watch = _loop.Add(clientEnd, events => OnClientWritable(id, events), Tmds.Linux.LibC.EPOLLOUT | Tmds.Linux.LibC.EPOLLET);
+            pipe.Watch = _loop.Add(clientEnd, events => OnClientWritable(id, events), Poll.Out | Poll.EdgeTriggered);
             return new CrossDomainIdentifier(id, (uint)CrossDomainIdType.ReadPipe, 0);
         }
     }
@@ -92,7 +90,7 @@ internal sealed partial class PipeRelay : IDisposable
                 throw new InvalidDataException($"the host named write pipe {pipeId} twice");
             if (_fromClients.Count >= MaxOpenPipes)
                 throw new InvalidDataException($"the host opened more than {MaxOpenPipes} write pipes");
-            if (!HostFd.TryCreatePipe(out var readEnd, out var writeEnd, out var error))
+            if (!Pipe.TryCreate(out var readEnd, out var writeEnd, out var error))
                 throw new IOException($"pipe2 for write pipe {pipeId}: errno {error}");
             var pipe = new FromClient(readEnd!);
             _fromClients.Add(pipeId, pipe);

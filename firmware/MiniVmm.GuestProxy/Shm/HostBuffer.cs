@@ -1,6 +1,4 @@
 using MiniVmm.CrossDomain;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
 
 namespace MiniVmm.GuestProxy.Shm;
 
@@ -50,8 +48,8 @@ internal sealed unsafe class HostBuffer
             error = $"the host's layout (stride {layout.Stride}, offset {layout.Offset}, {blob.Size} bytes) cannot hold {shape.Width}x{shape.Height}";
             return null;
         }
-        var mapping = mmap(null, (size_t)blob.Size, PROT_READ | PROT_WRITE, MAP_SHARED, blob.Fd.Value, 0);
-        if (mapping != (void*)-1)
+        var mapping = MemoryMap.TryMapShared(blob.Fd, blob.Size, writable: true, out var errno);
+        if (mapping != 0)
             return new HostBuffer(client, shape, bytesPerPixel, layout, blob, (byte*)mapping);
         error = $"mmap of a {blob.Size}-byte host blob failed: errno {errno}";
         return null;
@@ -90,20 +88,23 @@ internal sealed unsafe class HostBuffer
     {
         if (_mapping == null)
             return;
-        _ = munmap(_mapping, (size_t)Blob.Size); // nothing useful to do about a failed munmap
+        MemoryMap.Unmap((nint)_mapping, Blob.Size); // nothing useful to do about a failed munmap
         _mapping = null;
         Blob.Fd.Dispose();
         _client.Release();
     }
+
+    /// <summary>The most one pread asks for (a span's length is an int).</summary>
+    private const int MaxReadChunk = 1 << 30;
 
     private bool Read(byte* to, long length, long from, out string? error)
     {
         error = null;
         for (var done = 0L; done < length;)
         {
-            var read = pread(_client.Fd.Value, to + done, (size_t)(ulong)(length - done), from + done);
-            if (read < 0 && errno == EINTR)
-                continue;
+            // SAFETY: the caller checked that length bytes from `to` lie inside the mapping; a chunk stays below 2^30.
+            var chunk = new Span<byte>(to + done, (int)Math.Min(length - done, MaxReadChunk));
+            var read = _client.Fd.ReadAt(chunk, from + done, out var errno);
             if (read <= 0)
             {
                 error = read == 0 ? $"the client's pool file ends before byte {from + done}" : $"pread of the client's pool: errno {errno}";

@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using MiniVmm.Wayland;
-using Tmds.Linux;
 
 namespace MiniVmm.Gpu.CrossDomain;
 
@@ -27,9 +26,9 @@ public sealed partial class CrossDomainChannel
             return true;
         var buffer = data[..Math.Min(data.Length, CrossDomainConstants.MaxSendReceiveData)];
         var count = _socket.Receive(buffer, _received, out var errno, out var fdError);
-        if (count < 0 && errno == LibC.EAGAIN)
+        if (count < 0 && errno == Errno.EAGAIN)
             return false;
-        if (fdError != WireError.None)
+        if (fdError != FdLoss.None)
             FdsDropped++;
         if (count <= 0)
         {
@@ -54,8 +53,8 @@ public sealed partial class CrossDomainChannel
         var buffer = data[..Math.Min(data.Length, CrossDomainConstants.MaxReadWriteData)];
         foreach (var (id, pipe) in _readPipes)
         {
-            var count = HostFd.Read(pipe, buffer, out var errno);
-            if (count < 0 && errno == LibC.EAGAIN)
+            var count = pipe.Read(buffer, out var errno);
+            if (count < 0 && errno == Errno.EAGAIN)
                 continue;
             pipeId = id;
             length = Math.Max(count, 0);
@@ -85,7 +84,7 @@ public sealed partial class CrossDomainChannel
                 FdsDropped++;
                 continue;
             }
-            switch (HostFd.Classify(fd, out var size))
+            switch (CompositorFd.Classify(fd, out var size))
             {
                 case HostFdKind.Blob:
                     var blobId = _resources.RegisterHostFd(fd, size);
@@ -97,7 +96,7 @@ public sealed partial class CrossDomainChannel
                     identifiers.Add((blobId, (uint)CrossDomainIdType.VirtgpuBlob, size));
                     break;
                 case HostFdKind.WritePipe when _writePipes.Count + _drainingPipes.Count < MaxPipes:
-                    HostFd.SetNonBlocking(fd);
+                    fd.SetNonBlocking();
                     var pipeId = _nextWritePipeId++;
                     _writePipes.Add(pipeId, new WritePipe(fd));
                     identifiers.Add((pipeId, (uint)CrossDomainIdType.WritePipe, 0));

@@ -114,7 +114,7 @@ public sealed partial class CrossDomainChannel
             var result = queue.Flush(write, out _);
             if (result == FlushResult.Failed)
                 return OfferResult.Failed;
-            if (result == FlushResult.Full && queue.Bytes + data.Length > limit && !HostFd.WaitWritable(fd, SendTimeoutMs))
+            if (result == FlushResult.Full && queue.Bytes + data.Length > limit && !Poll.WaitWritable(fd, SendTimeoutMs))
                 return OfferResult.Stalled;
         }
         var written = queue.WriteOrEnqueue(data, fds, write, out _);
@@ -124,7 +124,7 @@ public sealed partial class CrossDomainChannel
         // Still over: the queue held nothing before, and the bound is below one message (0: no loop will flush it).
         while (queue.Bytes > limit)
         {
-            if (!HostFd.WaitWritable(fd, SendTimeoutMs))
+            if (!Poll.WaitWritable(fd, SendTimeoutMs))
             {
                 if (!queue.TailUntouched)
                     return OfferResult.StalledHalfSent;
@@ -143,7 +143,7 @@ public sealed partial class CrossDomainChannel
         public WritePipe(Fd fd)
         {
             Fd = fd;
-            Writer = (ReadOnlySpan<byte> data, ReadOnlySpan<int> _, out int errno) => HostFd.Write(fd, data, out errno);
+            Writer = (ReadOnlySpan<byte> data, ReadOnlySpan<int> _, out int errno) => fd.Write(data, out errno);
         }
 
         public Fd Fd { get; }

@@ -56,7 +56,7 @@ public sealed partial class CrossDomainChannel : IDisposable
     {
         try
         {
-            var socket = UnixSocket.Connect(socketPath);
+            var socket = WaylandConnection.ConnectSocket(socketPath);
             error = null;
             return new CrossDomainChannel(socket, resources);
         }
@@ -141,7 +141,7 @@ public sealed partial class CrossDomainChannel : IDisposable
                         return CrossDomainChannelError.ReadPipeIdMismatch;
                     if (_readPipes.Count + newReadPipes.Count >= MaxPipes)
                         return CrossDomainChannelError.TooManyPipes;
-                    if (!HostFd.TryCreatePipe(out var readEnd, out var writeEnd, out _))
+                    if (!Pipe.TryCreate(out var readEnd, out var writeEnd, out _))
                         return CrossDomainChannelError.PipeFailed;
                     newReadPipes.Add(readEnd!);
                     toSend.Add(writeEnd!);

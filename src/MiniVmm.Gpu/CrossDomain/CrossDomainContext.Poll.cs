@@ -1,6 +1,5 @@
 using System.Runtime.InteropServices;
 using MiniVmm.Virtio;
-using Tmds.Linux;
 
 namespace MiniVmm.Gpu.CrossDomain;
 
@@ -143,16 +142,16 @@ public sealed partial class CrossDomainContext
         if (_channel is not { } channel)
             return wanted;
         var reading = _pendingPolls > 0;
-        var socketEvents = (reading ? LibC.EPOLLIN : 0) | (channel.QueuedSendBytes > 0 ? LibC.EPOLLOUT : 0);
+        var socketEvents = (reading ? Sys.Poll.In : 0) | (channel.QueuedSendBytes > 0 ? Sys.Poll.Out : 0);
         if (socketEvents != 0)
             wanted.Add((channel.Socket, socketEvents));
         if (reading)
         {
             foreach (var (_, pipe) in channel.ReadPipes)
-                wanted.Add((pipe, LibC.EPOLLIN));
+                wanted.Add((pipe, Sys.Poll.In));
         }
         foreach (var pipe in channel.PipesWithQueuedWrites)
-            wanted.Add((pipe, LibC.EPOLLOUT));
+            wanted.Add((pipe, Sys.Poll.Out));
         return wanted;
     }
 

@@ -1,5 +1,4 @@
 using System.Runtime.InteropServices;
-using Tmds.Linux;
 
 namespace MiniVmm.Gpu.CrossDomain;
 
@@ -57,7 +56,7 @@ internal sealed class OutgoingQueue : IDisposable
         }
         Span<int> raw = stackalloc int[CrossDomainConstants.MaxIdentifiers];
         var count = write(data, fds is { } handles ? raw[..Fill(raw, handles)] : default, out errno);
-        if (count < 0 && errno == LibC.EAGAIN)
+        if (count < 0 && errno == Errno.EAGAIN)
         {
             Enqueue(data, fds);
             return FlushResult.Full;
@@ -96,7 +95,7 @@ internal sealed class OutgoingQueue : IDisposable
             // Fds go only with the first byte of their message; queued handles are ours and open, so their numbers hold.
             var fds = _headSent == 0 && head.Fds is { } handles ? raw[..Fill(raw, handles)] : default;
             var count = write(head.Data.AsSpan(_headSent), fds, out errno);
-            if (count < 0 && errno == LibC.EAGAIN)
+            if (count < 0 && errno == Errno.EAGAIN)
                 return FlushResult.Full;
             if (count <= 0)
             {

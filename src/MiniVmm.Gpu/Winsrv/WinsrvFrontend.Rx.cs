@@ -1,7 +1,6 @@
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Queue;
-using Tmds.Linux;
 
 namespace MiniVmm.Gpu.Winsrv;
 
@@ -112,7 +111,7 @@ public sealed partial class WinsrvFrontend
         bool receiving = _rxPosted.Count > 0;
         foreach (var connection in _connections.Values)
         {
-            int events = (receiving && !connection.Finished ? LibC.EPOLLIN : 0) | (connection.Channel.QueuedSendBytes > 0 ? LibC.EPOLLOUT : 0);
+            int events = (receiving && !connection.Finished ? Poll.In : 0) | (connection.Channel.QueuedSendBytes > 0 ? Poll.Out : 0);
             connection.WatchFor(loop, events, Pump);
         }
     }

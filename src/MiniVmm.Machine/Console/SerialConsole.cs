@@ -1,8 +1,8 @@
 using System.Buffers;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
-using MiniVmm.Kvm;
 using MiniVmm.Machine.Devices;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Machine.Console;
 
@@ -133,12 +133,12 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
                 return;
             // With keystrokes waiting for FIFO room look again soon; otherwise sleep until input or Dispose.
             int timeout = _pendingCount > 0 ? FifoRetryMs : -1;
-            var result = HostFd.WaitReadable(endOfInput ? -1 : _inputFd, _wake.Fd, timeout);
-            if (result == HostFd.WaitResult.Woken)
+            var result = WaitForInput(endOfInput ? -1 : _inputFd, timeout);
+            if (result == InputWait.Woken)
                 return;
-            if (result == HostFd.WaitResult.TimedOut)
+            if (result == InputWait.TimedOut)
                 continue;
-            if (!HostFd.TryRead(_inputFd, buffer, out int count))
+            if (!TryRead(buffer, out int count))
             {
                 endOfInput = true; // deliver what is pending, then end the thread; the guest runs on
                 continue;
@@ -146,6 +146,41 @@ public sealed class SerialConsole : ISerialOutput, IDisposable
             if (HandleInput(buffer.AsSpan(0, count)))
                 return;
         }
+    }
+
+    /// <summary>
+    /// Waits for <paramref name="fd"/> (ignored when negative, as poll(2) ignores it) to become readable, for
+    /// <see cref="_wake"/> to be signalled, or for <paramref name="timeoutMs"/> (-1: forever).
+    /// </summary>
+    private InputWait WaitForInput(int fd, int timeoutMs)
+    {
+        int ready = Poll.Wait(fd, Poll.In, _wake.Value, Poll.In, timeoutMs, out short input, out short woken);
+        if (ready < 0)
+            return Errno.Last == Errno.EINTR ? InputWait.TimedOut : InputWait.Readable; // a read reports the error
+        if (woken != 0)
+            return InputWait.Woken;
+        return input != 0 ? InputWait.Readable : InputWait.TimedOut;
+    }
+
+    /// <summary>
+    /// Reads what is available. Returns false at end of file or on an error; true with a count, which is
+    /// 0 when a non-blocking fd had nothing after all.
+    /// </summary>
+    private bool TryRead(Span<byte> buffer, out int count)
+    {
+        using var input = new Fd(_inputFd, ownsHandle: false);
+        int read = input.Read(buffer, out int errno);
+        count = Math.Max(read, 0);
+        return read > 0 || (read < 0 && errno == Errno.EAGAIN);
+    }
+
+    private enum InputWait
+    {
+        /// <summary>The input fd has data, end of file or an error: a read will say which.</summary>
+        Readable,
+        /// <summary>The wake fd was signalled: the owner is shutting down.</summary>
+        Woken,
+        TimedOut,
     }
 
     /// <summary>Queues the keys and runs the Ctrl-A commands in typing order; true after Ctrl-A x.</summary>

@@ -1,5 +1,5 @@
 using System.Runtime.InteropServices;
-using Tmds.Linux;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Machine.Console;
 
@@ -15,11 +15,11 @@ internal sealed class TerminalRawMode : IDisposable
         [PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGQUIT, PosixSignal.SIGHUP];
 
     private readonly int _fd;
-    private readonly termios _saved;
+    private readonly TerminalMode _saved;
     private readonly PosixSignalRegistration[] _signals;
     private int _restored; // 0 or 1, set with Interlocked: restoring can race between threads
 
-    private TerminalRawMode(int fd, termios saved)
+    private TerminalRawMode(int fd, TerminalMode saved)
     {
         _fd = fd;
         _saved = saved;
@@ -31,16 +31,16 @@ internal sealed class TerminalRawMode : IDisposable
     /// <summary>Returns null, touching nothing, when <paramref name="fd"/> is not a terminal.</summary>
     public static TerminalRawMode? TryEnter(int fd)
     {
-        if (!HostFd.IsTerminal(fd))
+        if (!Terminal.IsTerminal(fd))
             return null;
         // .NET's native console layer (System.Native pal_console.c) records the terminal's settings the
         // first time System.Console is used and may re-apply them later (on SIGCONT, at exit). Make it
         // record them now, while the terminal is still cooked, so that what it re-applies is never raw.
         _ = System.Console.Out;
-        if (!HostFd.TryGetAttributes(fd, out var saved))
+        if (!Terminal.TryGetMode(fd, out var saved))
             return null;
         var mode = new TerminalRawMode(fd, saved);
-        if (!HostFd.TrySetAttributes(fd, HostFd.MakeRaw(saved)))
+        if (!Terminal.TrySetMode(fd, Terminal.MakeRaw(saved)))
         {
             mode.Dispose();
             return null;
@@ -60,7 +60,7 @@ internal sealed class TerminalRawMode : IDisposable
     private void Restore()
     {
         if (Interlocked.Exchange(ref _restored, 1) == 0)
-            _ = HostFd.TrySetAttributes(_fd, _saved);
+            _ = Terminal.TrySetMode(_fd, _saved);
     }
 
     private void OnProcessExit(object? sender, EventArgs e) => Restore();

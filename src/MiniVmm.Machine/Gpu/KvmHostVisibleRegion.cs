@@ -1,8 +1,7 @@
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu;
 using MiniVmm.Kvm;
-using Tmds.Linux;
-using static Tmds.Linux.LibC;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Machine.Gpu;
 
@@ -15,7 +14,7 @@ namespace MiniVmm.Machine.Gpu;
 /// Threading: <see cref="_lock"/> guards every field; TryMap/Unmap come from the GPU device thread, MoveTo from a
 /// vCPU thread under the bus lock.
 /// </summary>
-public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposable
+public sealed class KvmHostVisibleRegion : IHostVisibleRegion, IDisposable
 {
     /// <summary>Most slots used for blobs: far below KVM's 32764 user slots, and the device caps mappings at 4096 too.</summary>
     public const int MaxSlots = 4096;
@@ -73,17 +72,17 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
                 error = $"all {MaxSlots} blob memory slots are in use";
                 return false;
             }
-            void* host = MapBlob(memfd, size, out bool readOnly);
-            if (host == MAP_FAILED)
+            nint host = MapBlob(memfd, size, out bool readOnly, out int errno);
+            if (host == 0)
             {
                 error = $"mmap of the blob failed (errno {errno})";
                 return false;
             }
             uint slot = _freeSlots.Count > 0 ? _freeSlots.Pop() : _nextSlot++;
-            var mapping = new Mapping(slot, (nint)host, size, readOnly ? KvmMemoryFlags.ReadOnly : KvmMemoryFlags.None);
+            var mapping = new Mapping(slot, host, size, readOnly ? KvmMemoryFlags.ReadOnly : KvmMemoryFlags.None);
             if (_base is { } bar && !TryRegister(mapping, bar + offset, out error))
             {
-                _ = munmap(host, (size_t)size);
+                MemoryMap.Unmap(host, size);
                 _freeSlots.Push(slot);
                 return false;
             }
@@ -101,7 +100,7 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
             if (_base is not null)
                 _vm.DeleteUserMemoryRegion(mapping.Slot);
             // SAFETY: the slot is gone, so no vCPU reaches these pages through KVM any more.
-            _ = munmap((void*)mapping.Host, (size_t)mapping.Size);
+            MemoryMap.Unmap(mapping.Host, mapping.Size);
             _freeSlots.Push(mapping.Slot);
         }
     }
@@ -177,27 +176,16 @@ public sealed unsafe class KvmHostVisibleRegion : IHostVisibleRegion, IDisposabl
     /// Maps the blob shared and writable; a blob the host may not write (Weston's keymap since wl_seat 7 is a
     /// write-sealed memfd, so a writable shared mapping fails with EPERM; an O_RDONLY fd gives EACCES) is mapped
     /// read-only and becomes a KVM_MEM_READONLY slot: guest reads hit the pages, guest writes exit as MMIO and are
-    /// dropped by the BAR. Returns MAP_FAILED with errno set when neither works.
+    /// dropped by the BAR. Returns 0 with <paramref name="errno"/> when neither works.
     /// </summary>
-    private static void* MapBlob(SafeHandle memfd, ulong size, out bool readOnly)
+    private static nint MapBlob(SafeHandle memfd, ulong size, out bool readOnly, out int errno)
     {
-        bool added = false;
-        try
-        {
-            memfd.DangerousAddRef(ref added);
-            int fd = (int)memfd.DangerousGetHandle();
-            readOnly = false;
-            void* host = mmap(null, (size_t)size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-            if (host != MAP_FAILED || (errno != EPERM && errno != EACCES))
-                return host;
-            readOnly = true;
-            return mmap(null, (size_t)size, PROT_READ, MAP_SHARED, fd, 0);
-        }
-        finally
-        {
-            if (added)
-                memfd.DangerousRelease(); // the mapping keeps the file alive by itself
-        }
+        readOnly = false;
+        nint host = MemoryMap.TryMapShared(memfd, size, writable: true, out errno);
+        if (host != 0 || (errno != Errno.EPERM && errno != Errno.EACCES))
+            return host;
+        readOnly = true;
+        return MemoryMap.TryMapShared(memfd, size, writable: false, out errno);
     }
 
     /// <summary>Whether the slot is read-only (the host may not write the blob either).</summary>

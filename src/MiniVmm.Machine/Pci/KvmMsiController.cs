@@ -1,5 +1,6 @@
 using MiniVmm.Kvm;
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Machine.Pci;
 
@@ -89,7 +90,7 @@ public sealed class KvmMsiVector : IMsiVector, IDisposable
                 _router.SetMsiRoute(Gsi, message);
                 if (!_assigned)
                 {
-                    _kvm.AssignIrqfd(EventFd.Fd, Gsi);
+                    _kvm.AssignIrqfd(EventFd.Value, Gsi);
                     _assigned = true;
                 }
             }
@@ -135,7 +136,7 @@ public sealed class KvmMsiVector : IMsiVector, IDisposable
     {
         if (!_assigned)
             return;
-        _kvm.DeassignIrqfd(EventFd.Fd, Gsi);
+        _kvm.DeassignIrqfd(EventFd.Value, Gsi);
         _assigned = false;
         // KVM consumes the count when it injects; anything left would replay on the next assign.
         EventFd.Read();

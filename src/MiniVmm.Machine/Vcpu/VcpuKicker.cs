@@ -1,4 +1,5 @@
 using System.Runtime.InteropServices;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Machine.Vcpu;
 
@@ -7,29 +8,22 @@ namespace MiniVmm.Machine.Vcpu;
 /// it SIGUSR2. The runtime's handler for the registered signal does nothing; the point is that KVM_RUN
 /// returns EINTR, and the vCPU's immediate_exit flag covers the race where it was not yet inside.
 /// </summary>
-internal static partial class VcpuKicker
+internal static class VcpuKicker
 {
-    private const int SigUsr2 = 12;
     private static readonly Lock RegistrationLock = new();
     private static PosixSignalRegistration? _registration;
 
     public static nuint CurrentThread()
     {
         EnsureHandler();
-        return PthreadSelf();
+        return ThreadSignal.CurrentThread();
     }
 
-    public static void Kick(nuint thread) => _ = PthreadKill(thread, SigUsr2);
+    public static void Kick(nuint thread) => _ = ThreadSignal.Send(thread, ThreadSignal.SigUsr2);
 
     private static void EnsureHandler()
     {
         lock (RegistrationLock)
-            _registration ??= PosixSignalRegistration.Create((PosixSignal)SigUsr2, context => context.Cancel = true);
+            _registration ??= PosixSignalRegistration.Create((PosixSignal)ThreadSignal.SigUsr2, context => context.Cancel = true);
     }
-
-    [LibraryImport("libc", EntryPoint = "pthread_self")]
-    private static partial nuint PthreadSelf();
-
-    [LibraryImport("libc", EntryPoint = "pthread_kill")]
-    private static partial int PthreadKill(nuint thread, int signal);
 }

@@ -1,5 +1,6 @@
 using MiniVmm.Memory;
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 using MiniVmm.Virtio.Queue;
 using static MiniVmm.Virtio.Transport.VirtioPciConstants;
 
@@ -77,7 +78,7 @@ public sealed partial class VirtioPciDevice : IPciDevice, IDisposable
     /// The eventfd that wakes the event loop for queue <paramref name="queue"/> (what KVM signals on a
     /// guest notify); null without an event loop.
     /// </summary>
-    public Kvm.EventFd? NotifyEventFd(int queue) => _notifiers.EventFdFor(queue);
+    public EventFd? NotifyEventFd(int queue) => _notifiers.EventFdFor(queue);
 
     /// <summary>Where the shared-memory BAR decodes now (null: not decoding). Memory slots for blobs go at this base + offset.</summary>
     public ulong? SharedMemoryAddress

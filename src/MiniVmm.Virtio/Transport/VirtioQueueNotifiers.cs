@@ -1,4 +1,4 @@
-using MiniVmm.Kvm;
+using MiniVmm.Sys;
 using MiniVmm.Pci;
 
 namespace MiniVmm.Virtio.Transport;
@@ -66,7 +66,7 @@ internal sealed class VirtioQueueNotifiers : IDisposable
             var added = new List<int>();
             for (int queue = 0; queue < _eventFds.Length; queue++)
             {
-                if (!space.TryAddIoEvent(_eventFds[queue].Fd, Address(start, queue), VirtioPciConstants.NotifyAccessSize))
+                if (!space.TryAddIoEvent(_eventFds[queue].Value, Address(start, queue), VirtioPciConstants.NotifyAccessSize))
                     break;
                 added.Add(queue);
             }
@@ -75,7 +75,7 @@ internal sealed class VirtioQueueNotifiers : IDisposable
             {
                 // All or none: a half-registered device would be harder to reason about than the slow path.
                 foreach (int queue in added)
-                    space.RemoveIoEvent(_eventFds[queue].Fd, Address(start, queue), VirtioPciConstants.NotifyAccessSize);
+                    space.RemoveIoEvent(_eventFds[queue].Value, Address(start, queue), VirtioPciConstants.NotifyAccessSize);
             }
         }
     }
@@ -108,7 +108,7 @@ internal sealed class VirtioQueueNotifiers : IDisposable
         if (!_assigned || _notifyBase is not { } start || _space is not { } space)
             return;
         for (int queue = 0; queue < _eventFds.Length; queue++)
-            space.RemoveIoEvent(_eventFds[queue].Fd, Address(start, queue), VirtioPciConstants.NotifyAccessSize);
+            space.RemoveIoEvent(_eventFds[queue].Value, Address(start, queue), VirtioPciConstants.NotifyAccessSize);
         _assigned = false;
     }
 

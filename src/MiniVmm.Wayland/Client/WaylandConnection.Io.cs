@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MiniVmm.Sys;
 using MiniVmm.Wayland.Protocol;
 
 namespace MiniVmm.Wayland;
@@ -57,10 +58,10 @@ public sealed partial class WaylandConnection
             _inputEnd -= _inputStart;
             _inputStart = 0;
         }
-        var received = _socket.Receive(_input.AsSpan(_inputEnd), _fds, out var errno, out var fdError);
-        if (fdError != WireError.None)
+        var received = _socket.Receive(_input.AsSpan(_inputEnd), _fds, out var errno, out var fdLoss);
+        if (fdLoss != FdLoss.None)
         {
-            Close("receiving fds from the compositor failed: " + fdError);
+            Close("receiving fds from the compositor failed: " + fdLoss);
             return IoStatus.Closed;
         }
         if (received < 0 && Errno.IsWouldBlock(errno))
@@ -104,10 +105,10 @@ public sealed partial class WaylandConnection
             var left = (int)Math.Max(0, (timeout - clock.Elapsed).TotalMilliseconds);
             if (left == 0)
                 return false;
-            var events = status == IoStatus.WouldBlock ? (short)(Poller.In | Poller.Out) : Poller.In;
-            if (!Poller.Wait(Handle, events, null, left, out var ready, out _))
+            var events = status == IoStatus.WouldBlock ? (short)(Poll.In | Poll.Out) : Poll.In;
+            if (!Poll.Wait(Handle, events, null, left, out var ready, out _))
                 return false;
-            if ((ready & (Poller.In | Poller.Failed)) != 0 && DispatchReady() == IoStatus.Closed)
+            if ((ready & (Poll.In | Poll.Failed)) != 0 && DispatchReady() == IoStatus.Closed)
                 return false;
         }
         return true;

@@ -1,3 +1,4 @@
+using MiniVmm.Sys;
 using MiniVmm.Wayland.Protocol;
 
 namespace MiniVmm.Wayland;
@@ -28,7 +29,23 @@ public sealed partial class WaylandConnection : IDisposable
     }
 
     /// <summary>Connects to <paramref name="path"/>; an unreachable compositor is a one-line <see cref="WaylandException"/>.</summary>
-    public static WaylandConnection Connect(string path) => new(UnixSocket.Connect(path), path);
+    public static WaylandConnection Connect(string path) => new(ConnectSocket(path), path);
+
+    /// <summary>The socket alone (the cross-domain channel speaks the bytes itself); unreachable is a <see cref="WaylandException"/> as above.</summary>
+    public static UnixSocket ConnectSocket(string path)
+    {
+        try
+        {
+            return UnixSocket.Connect(path);
+        }
+        catch (ErrnoException error)
+        {
+            throw new WaylandException($"cannot connect to the Wayland compositor at {path}: {Errno.Describe(error.Errno)}", error)
+            {
+                Errno = error.Errno,
+            };
+        }
+    }
 
     public string Path { get; }
 

@@ -1,9 +1,9 @@
-using MiniVmm.Memory;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Wayland;
 
 /// <summary>
-/// The backing of a wl_shm pool: a <see cref="MappedMemfd"/>, with its descriptor as Wayland's <see cref="Wayland.Fd"/>
+/// The backing of a wl_shm pool: a <see cref="MappedMemfd"/>, with its descriptor as Wayland's <see cref="Sys.Fd"/>
 /// for wl_shm.create_pool. Failures are <see cref="WaylandException"/>s with their errno.
 /// </summary>
 internal sealed class SharedMemory : IDisposable

@@ -1,3 +1,5 @@
+using MiniVmm.Sys;
+
 namespace MiniVmm.Wayland;
 
 /// <summary>The window's own dispatch thread: poll without the lock, read and dispatch with it.</summary>
@@ -12,11 +14,11 @@ public sealed partial class ScanoutWindow
             {
                 if (_stopping || _state != ScanoutWindowState.Running)
                     break;
-                events = _connection.HasPendingOutput ? (short)(Poller.In | Poller.Out) : Poller.In;
+                events = _connection.HasPendingOutput ? (short)(Poll.In | Poll.Out) : Poll.In;
             }
-            Poller.Wait(_connection.Handle, events, _wake.Fd, -1, out var ready, out var woken);
+            Poll.Wait(_connection.Handle, events, _wake, -1, out var ready, out var woken);
             if (woken != 0)
-                _wake.Drain();
+                _ = _wake.Read();
             lock (_lock)
             {
                 if (_stopping)
@@ -35,9 +37,9 @@ public sealed partial class ScanoutWindow
             return;
         try
         {
-            if ((ready & (Poller.In | Poller.Failed)) != 0)
+            if ((ready & (Poll.In | Poll.Failed)) != 0)
                 _connection.DispatchReady();
-            else if ((ready & Poller.Out) != 0)
+            else if ((ready & Poll.Out) != 0)
                 _connection.Flush();
             CheckConnectionLocked();
         }

@@ -135,7 +135,7 @@ public sealed partial class ScanoutWindow
     {
         // A full socket is finished by the dispatch thread (or the owner's loop) when POLLOUT comes.
         if (_connection.Flush() == IoStatus.WouldBlock)
-            _wake.Signal();
+            _wake.Wake();
         CheckConnectionLocked();
     }
 

@@ -1,3 +1,4 @@
+using MiniVmm.Sys;
 using MiniVmm.Wayland.Protocol;
 
 namespace MiniVmm.Wayland;
@@ -18,7 +19,7 @@ public sealed partial class ScanoutWindow : IDisposable
     private readonly ScanoutWindowOptions _options;
     private readonly WaylandConnection _connection;
     private readonly Listener _listener;
-    private readonly WakeEvent _wake = new();
+    private readonly EventFd _wake = new(nonBlocking: true);
     private readonly Thread? _thread;
     private ScanoutWindowState _state;
     private ScanoutWindowState _reportedState;
@@ -86,7 +87,7 @@ public sealed partial class ScanoutWindow : IDisposable
     public ScanoutWindowState Dispatch()
     {
         lock (_lock)
-            PumpLocked(Poller.In);
+            PumpLocked(Poll.In);
         NotifyStateChange();
         return State;
     }
@@ -128,7 +129,7 @@ public sealed partial class ScanoutWindow : IDisposable
             if (_state == ScanoutWindowState.Running)
                 TearDownLocked(ScanoutWindowState.Closed, "the window was disposed");
         }
-        _wake.Signal();
+        _wake.Wake();
         // Dispose may come from a StateChanged handler on the dispatch thread itself, which must not wait for itself.
         if (_thread is not null && _thread != Thread.CurrentThread)
             _thread.Join(TimeSpan.FromSeconds(2));
@@ -164,7 +165,7 @@ public sealed partial class ScanoutWindow : IDisposable
         StateReason = reason;
         if (!_stopping)
             Log(reason);
-        _wake.Signal();
+        _wake.Wake();
     }
 
     /// <summary>Turns a closed connection into the matching window state.</summary>

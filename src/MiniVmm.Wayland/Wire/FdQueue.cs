@@ -1,12 +1,14 @@
 using System.Diagnostics.CodeAnalysis;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Wayland;
 
 /// <summary>
 /// Received fds in arrival order. Wayland does not say which message an fd belongs to: each message whose signature
-/// has fd arguments takes the next ones from this queue.
+/// has fd arguments takes the next ones from this queue. As a receive's <see cref="IFdSink"/> it refuses fds past
+/// <see cref="Limit"/>.
 /// </summary>
-public sealed class FdQueue : IDisposable
+public sealed class FdQueue : IFdSink, IDisposable
 {
     /// <summary>More queued fds than this is treated as abuse (libwayland's own buffer holds far fewer).</summary>
     public const int Limit = 1024;
@@ -26,6 +28,8 @@ public sealed class FdQueue : IDisposable
         _fds.Enqueue(fd);
         return true;
     }
+
+    bool IFdSink.TryAdd(Fd fd) => TryEnqueue(fd);
 
     public bool TryDequeue([MaybeNullWhen(false)] out Fd fd) => _fds.TryDequeue(out fd);
 

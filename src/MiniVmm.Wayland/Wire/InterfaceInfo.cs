@@ -1,3 +1,5 @@
+using MiniVmm.Sys;
+
 namespace MiniVmm.Wayland;
 
 /// <summary>An interface's signatures as generated from the XML (see <c>WaylandInterfaces</c>).</summary>

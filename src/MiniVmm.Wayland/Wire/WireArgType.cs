@@ -1,3 +1,5 @@
+using MiniVmm.Sys;
+
 namespace MiniVmm.Wayland;
 
 /// <summary>The eight argument types of the Wayland wire format.</summary>

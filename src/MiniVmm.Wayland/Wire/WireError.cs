@@ -22,8 +22,4 @@ public enum WireError : byte
     UnknownOpcode,
     /// <summary>The message targets an object id that does not exist.</summary>
     UnknownObject,
-    /// <summary>The peer queued more fds than any sane client or compositor would.</summary>
-    TooManyFds,
-    /// <summary>The kernel truncated ancillary data (MSG_CTRUNC), so fds were lost.</summary>
-    FdsTruncated,
 }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Wayland;
 

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text;
+using MiniVmm.Sys;
 using MiniVmm.Wayland.Protocol;
 
 namespace MiniVmm.Wayland;

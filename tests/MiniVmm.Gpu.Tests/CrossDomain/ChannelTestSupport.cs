@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;

@@ -2,6 +2,7 @@ using System.IO.Pipes;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using static MiniVmm.Gpu.Tests.CrossDomain.ChannelTestSupport;

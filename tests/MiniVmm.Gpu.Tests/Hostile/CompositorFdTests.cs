@@ -2,6 +2,7 @@ using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu.Backend;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Gpu.Tests.Hostile;
 

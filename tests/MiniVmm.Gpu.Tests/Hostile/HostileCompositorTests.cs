@@ -1,3 +1,5 @@
+using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

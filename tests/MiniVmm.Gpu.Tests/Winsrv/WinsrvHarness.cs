@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.TestSupport;
 using MiniVmm.Virtio;
 

@@ -1,6 +1,7 @@
 using System.Net.Sockets;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

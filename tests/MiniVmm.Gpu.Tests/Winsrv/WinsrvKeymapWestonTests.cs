@@ -1,5 +1,6 @@
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Gpu.Tests.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Wayland.Tests.Support;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

@@ -4,6 +4,7 @@ using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Gpu.Tests.CrossDomain;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Tests.Support;

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 using MiniVmm.Gpu.Protocol;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Gpu.Tests.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Virtio;
 using MiniVmm.Wayland.Tests.Support;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;

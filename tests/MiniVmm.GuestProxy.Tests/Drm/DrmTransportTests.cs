@@ -1,8 +1,8 @@
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.CrossDomain;
 using MiniVmm.GuestProxy.Drm;
-using MiniVmm.GuestProxy.Native;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using Tmds.Linux;
 
@@ -148,7 +148,7 @@ public sealed class DrmTransportTests
         var buffer = stackalloc byte[256];
         while (true)
         {
-            Assert.True(ProxySocket.WaitReadable(readEnd, 5000), "the pipe was not closed after the WRITE with hang_up");
+            Assert.True(Poll.WaitReadable(readEnd, 5000), "the pipe was not closed after the WRITE with hang_up");
             var read = (long)LibC.read(readEnd.Value, buffer, 256);
             Assert.True(read >= 0, "read of the pipe failed");
             if (read == 0)

@@ -1,3 +1,4 @@
+using MiniVmm.Sys;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.CrossDomain;
 using MiniVmm.Gpu.Protocol;
@@ -41,7 +42,7 @@ internal sealed unsafe partial class FakeVirtioGpuDrm
         public ulong MmapOffset { get; } = mmapOffset;
         public List<ulong> GuestPages { get; } = [];
         public ulong? RegionOffset { get; set; } // where RESOURCE_MAP_BLOB put a mappable HOST3D blob
-        public SafeFileHandle? Memfd { get; set; } // the pages behind that range, once the device mapped them
+        public Fd? Memfd { get; set; } // the pages behind that range, once the device mapped them
     }
 
     /// <summary>virtio_gpu_resource_create_blob_ioctl with verify_blob's checks; the handle attaches the resource to the context.</summary>

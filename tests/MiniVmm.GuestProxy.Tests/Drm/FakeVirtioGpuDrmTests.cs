@@ -1,6 +1,7 @@
 using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
 using MiniVmm.GuestProxy.Drm;
+using MiniVmm.Sys;
 using static Tmds.Linux.LibC;
 
 namespace MiniVmm.GuestProxy.Tests.Drm;
@@ -76,7 +77,7 @@ public sealed unsafe class FakeVirtioGpuDrmTests
         var kept = Host3d(file, transport.GetImageRequirements(32, 64, Xr24)); // two pages
         var prime = new DrmPrimeHandle { Handle = kept.BoHandle, Flags = VirtGpuDrm.DrmCloexec | VirtGpuDrm.DrmRdwr, Fd = -1 };
         Assert.Equal(0, file.Ioctl(VirtGpuDrm.PrimeHandleToFd, &prime));
-        using var export = new Wayland.Fd(prime.Fd);
+        using var export = new Fd(prime.Fd);
         var freed = Host3d(file, transport.GetImageRequirements(16, 16, Xr24)); // one page
         Assert.Equal(rings + 2, file.DeviceResources);
 

@@ -1,5 +1,5 @@
 using MiniVmm.Gpu;
-using MiniVmm.GuestProxy.Native;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Tests.Drm;
@@ -13,7 +13,7 @@ internal sealed class StandInCompositor : IDisposable
 
     public StandInCompositor()
     {
-        _listener = ProxySocket.Listen(Path.Combine(_directory, "compositor"));
+        _listener = UnixSocket.Listen(Path.Combine(_directory, "compositor"));
         Sockets = CompositorSockets.Only(Path.Combine(_directory, "compositor"));
     }
 
@@ -26,8 +26,8 @@ internal sealed class StandInCompositor : IDisposable
         {
             if (_client is null)
             {
-                Assert.True(ProxySocket.WaitReadable(_listener, 5000), "the device never connected to the compositor");
-                _client = ProxySocket.Accept(_listener) ?? throw new InvalidOperationException("accept failed");
+                Assert.True(Poll.WaitReadable(_listener, 5000), "the device never connected to the compositor");
+                _client = UnixSocket.Accept(_listener) ?? throw new InvalidOperationException("accept failed");
             }
             return _client;
         }
@@ -41,15 +41,15 @@ internal sealed class StandInCompositor : IDisposable
         var got = 0;
         while (got < length)
         {
-            Assert.True(ProxySocket.WaitReadable(Client, 5000), $"the compositor got {got} of {length} bytes");
-            var read = ProxySocket.Receive(Client, bytes.AsSpan(got), fds, out var error);
+            Assert.True(Poll.WaitReadable(Client, 5000), $"the compositor got {got} of {length} bytes");
+            var read = UnixSocket.Receive(Client, bytes.AsSpan(got), new FdListSink(fds), out var error, out _);
             Assert.True(read > 0, $"receive: {read}, errno {error}");
             got += read;
         }
         return (bytes, fds);
     }
 
-    public void Send(ReadOnlySpan<byte> data, params int[] fds) => ProxySocket.SendAll(Client, data, fds, TimeSpan.FromSeconds(5));
+    public void Send(ReadOnlySpan<byte> data, params int[] fds) => UnixSocket.SendAll(Client, data, fds, TimeSpan.FromSeconds(5));
 
     public void Dispose()
     {

@@ -1,4 +1,5 @@
 using System.IO.Pipes;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using static MiniVmm.GuestProxy.Tests.Pipes.PipesThroughTheProxyTests;

@@ -1,5 +1,6 @@
 using System.IO.Pipes;
 using MiniVmm.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 

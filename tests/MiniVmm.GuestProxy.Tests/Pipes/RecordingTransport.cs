@@ -1,4 +1,5 @@
 using MiniVmm.CrossDomain;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Tests.Pipes;

@@ -3,8 +3,8 @@ using System.IO.Pipes;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.GuestProxy.Native;
 using MiniVmm.ProxyHost;
+using MiniVmm.Sys;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Tests.Pipes;
@@ -23,7 +23,7 @@ internal sealed class ScriptedChain : IDisposable
 
     public ScriptedChain()
     {
-        _compositor = ProxySocket.Listen(Path.Combine(_directory, "compositor"));
+        _compositor = UnixSocket.Listen(Path.Combine(_directory, "compositor"));
         ProxyPath = Path.Combine(_directory, "proxy");
         Proxy = new WaylandProxy(ProxyPath, NewTransport, Add);
     }
@@ -50,7 +50,7 @@ internal sealed class ScriptedChain : IDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Timeout)
         {
-            if (ProxySocket.WaitReadable(_compositor, 100) && ProxySocket.Accept(_compositor) is { } compositor)
+            if (Poll.WaitReadable(_compositor, 100) && UnixSocket.Accept(_compositor) is { } compositor)
                 return (client, compositor);
         }
         client.Dispose();
@@ -84,9 +84,9 @@ internal sealed class ScriptedChain : IDisposable
         {
             if (clock.Elapsed > Timeout)
                 throw new TimeoutException($"{data.Count} of {length} bytes came");
-            if (!ProxySocket.WaitReadable(socket, 100))
+            if (!Poll.WaitReadable(socket, 100))
                 continue;
-            var read = ProxySocket.Receive(socket, buffer, fds, out _);
+            var read = UnixSocket.Receive(socket, buffer, new FdListSink(fds), out _, out _);
             if (read == 0)
                 throw new IOException($"hung up after {data.Count} of {length} bytes");
             if (read > 0)
@@ -101,7 +101,7 @@ internal sealed class ScriptedChain : IDisposable
         var fds = new int[writer.FdCount];
         for (var i = 0; i < fds.Length; i++)
             fds[i] = (int)writer.GetFd(i).DangerousGetHandle();
-        ProxySocket.SendAll(socket, writer.Written, fds, Timeout);
+        UnixSocket.SendAll(socket, writer.Written, fds, Timeout);
         writer.Consume(writer.Written.Length, fds.Length); // the writer holds a reference that keeps each fd open
     }
 
@@ -113,7 +113,7 @@ internal sealed class ScriptedChain : IDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Timeout)
         {
-            if (ProxySocket.WaitReadable(socket, 100) && ProxySocket.Receive(socket, buffer, fds, out _) == 0)
+            if (Poll.WaitReadable(socket, 100) && UnixSocket.Receive(socket, buffer, new FdListSink(fds), out _, out _) == 0)
                 return true;
         }
         return false;
@@ -128,7 +128,7 @@ internal sealed class ScriptedChain : IDisposable
         var clock = Stopwatch.StartNew();
         while (clock.Elapsed < Timeout)
         {
-            if (!ProxySocket.WaitReadable(poll, 100))
+            if (!Poll.WaitReadable(poll, 100))
                 continue;
             var read = readEnd.Read(buffer);
             if (read == 0)

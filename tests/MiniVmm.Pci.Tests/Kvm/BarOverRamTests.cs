@@ -3,6 +3,7 @@ using MiniVmm.Machine.Bus;
 using MiniVmm.Machine.Gpu;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Pci.Tests.Kvm;
 

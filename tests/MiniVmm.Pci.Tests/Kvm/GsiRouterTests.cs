@@ -95,12 +95,12 @@ public sealed class GsiRouterTests
         vector.Configure(message, deliverable: false);
         Assert.Empty(kvm.Irqfds);
         vector.Configure(message, deliverable: true);
-        Assert.Equal([("assign", vector.EventFd.Fd, vector.Gsi)], kvm.Irqfds);
+        Assert.Equal([("assign", vector.EventFd.Value, vector.Gsi)], kvm.Irqfds);
         Assert.Contains(KvmIrqRoutingEntry.Msi(vector.Gsi, 0xFEE0_0000, 0, 0x40), kvm.Tables[^1]);
         vector.Configure(message with { Data = 0x41 }, deliverable: true); // new message, same irqfd
         Assert.Single(kvm.Irqfds);
         vector.Configure(message, deliverable: false);
-        Assert.Equal(("deassign", vector.EventFd.Fd, vector.Gsi), kvm.Irqfds[^1]);
+        Assert.Equal(("deassign", vector.EventFd.Value, vector.Gsi), kvm.Irqfds[^1]);
         Assert.Equal(GsiRouter.LegacyRoutes.Count, kvm.Tables[^1].Length);
         Assert.False(vector.IrqfdAssigned);
     }

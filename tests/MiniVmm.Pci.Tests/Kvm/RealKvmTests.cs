@@ -2,6 +2,7 @@ using MiniVmm.Kvm;
 using MiniVmm.Machine.Bus;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Pci.Tests.Kvm;
 
@@ -51,11 +52,11 @@ public sealed class RealKvmTests : IDisposable
         var mmio = new IoBus("MMIO");
         var space = new IoBusAddressSpace(mmio, _vm, pio: false);
         using var eventFd = new EventFd(nonBlocking: true);
-        Assert.True(space.TryAddIoEvent(eventFd.Fd, 0xC000_3000, 2));
-        Assert.False(space.TryAddIoEvent(eventFd.Fd, 0xC000_3000, 2)); // KVM refuses the duplicate (EEXIST)
-        space.RemoveIoEvent(eventFd.Fd, 0xC000_3000, 2);
-        Assert.True(space.TryAddIoEvent(eventFd.Fd, 0xD000_3000, 2));
-        space.RemoveIoEvent(eventFd.Fd, 0xD000_3000, 2);
+        Assert.True(space.TryAddIoEvent(eventFd.Value, 0xC000_3000, 2));
+        Assert.False(space.TryAddIoEvent(eventFd.Value, 0xC000_3000, 2)); // KVM refuses the duplicate (EEXIST)
+        space.RemoveIoEvent(eventFd.Value, 0xC000_3000, 2);
+        Assert.True(space.TryAddIoEvent(eventFd.Value, 0xD000_3000, 2));
+        space.RemoveIoEvent(eventFd.Value, 0xD000_3000, 2);
 
         var lines = new List<uint>();
         using var root = new PciRoot(_vm, pio, mmio, gsi => { lines.Add(gsi); return new NullLine(); },

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using MiniVmm.Memory;
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 using MiniVmm.Virtio.Transport;
 using static MiniVmm.Virtio.Transport.VirtioPciConstants;
 

@@ -1,4 +1,5 @@
 using MiniVmm.Pci;
+using MiniVmm.Sys;
 using static MiniVmm.Virtio.Transport.VirtioPciConstants;
 
 namespace MiniVmm.Virtio.Tests.Transport;
@@ -21,7 +22,7 @@ public sealed class VirtioPciNotifyTests : IDisposable
         h.Probe(); // enables memory decoding
         ulong notify = h.Bar0 + h.Caps[VIRTIO_PCI_CAP_NOTIFY_CFG].Offset;
         Assert.Equal(
-            [(h.Transport.NotifyEventFd(0)!.Fd, notify, 2u), (h.Transport.NotifyEventFd(1)!.Fd, notify + 4, 2u)],
+            [(h.Transport.NotifyEventFd(0)!.Value, notify, 2u), (h.Transport.NotifyEventFd(1)!.Value, notify + 4, 2u)],
             h.MemorySpace.IoEvents);
         Assert.True(h.Transport.IoEventsAssigned);
 
@@ -85,7 +86,7 @@ public sealed class VirtioPciNotifyTests : IDisposable
     /// </summary>
     private void DrainLoop()
     {
-        using var marker = new Kvm.EventFd(nonBlocking: true);
+        using var marker = new EventFd(nonBlocking: true);
         using var seen = new SemaphoreSlim(0);
         using var registration = _loop.AddEventFd(marker, () => seen.Release());
         for (int i = 0; i < 2; i++)

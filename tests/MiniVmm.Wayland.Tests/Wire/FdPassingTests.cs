@@ -1,4 +1,5 @@
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.Sys;
 using MiniVmm.Wayland.Protocol;
 
 namespace MiniVmm.Wayland.Tests.Wire;
@@ -21,8 +22,8 @@ public sealed class FdPassingTests
 
         using var fds = new FdQueue();
         var buffer = new byte[256];
-        var received = serverSocket.Receive(buffer, fds, out _, out var fdError);
-        Assert.Equal(WireError.None, fdError);
+        var received = serverSocket.Receive(buffer, fds, out _, out var fdLoss);
+        Assert.Equal(FdLoss.None, fdLoss);
         Assert.True(WireMessage.TryParse(buffer.AsSpan(0, received), out var message, out _));
         var recorder = new PoolRecorder();
         var reader = new WireReader(message.Body, fds);
@@ -112,8 +113,8 @@ public sealed class FdPassingTests
 
             using var fds = new FdQueue();
             var buffer = new byte[16];
-            Assert.Equal(3, UnixSocket.Receive(serverSocket.Handle, buffer, fds, out var errno, out var fdError));
-            Assert.Equal((0, WireError.None, UnixSocket.MaxFdsPerSend), (errno, fdError, fds.Count));
+            Assert.Equal(3, UnixSocket.Receive(serverSocket.Handle, buffer, fds, out var errno, out var fdLoss));
+            Assert.Equal((0, FdLoss.None, UnixSocket.MaxFdsPerSend), (errno, fdLoss, fds.Count));
             Assert.Equal("abc"u8.ToArray(), buffer[..3]);
             Assert.Equal(-1, UnixSocket.Receive(serverSocket.Handle, buffer, fds, out errno, out _));
             Assert.Equal(Tmds.Linux.LibC.EAGAIN, errno);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using MiniVmm.Sys;
 
 namespace MiniVmm.Wayland.Tests.Wire;
 

@@ -1,6 +1,6 @@
 using Microsoft.Win32.SafeHandles;
 
-namespace MiniVmm.Memory.Tests;
+namespace MiniVmm.Sys.Tests;
 
 public sealed class MappedMemfdTests
 {

@@ -1,13 +1,12 @@
 using System.Collections.Concurrent;
 using System.Runtime.InteropServices;
-using MiniVmm.Kvm;
 using Tmds.Linux;
 
-namespace MiniVmm.Virtio;
+namespace MiniVmm.Sys;
 
 /// <summary>
-/// The device event loop: one thread waiting in epoll over registered fds (queue-notify ioeventfds,
-/// later compositor sockets and timers) and running each fd's callback on that thread, so vCPU threads
+/// The event loop, the one MiniVmm has: one thread waiting in epoll over registered fds (queue-notify ioeventfds,
+/// compositor sockets, pipes) and running each fd's callback on that thread, so vCPU threads
 /// never block on device work. Registrations may be added and removed from any thread. A callback that
 /// throws is reported to the error handler given at construction; without one, the loop records the
 /// exception in <see cref="Failure"/> and stops (a device bug must not pass silently).
@@ -38,8 +37,8 @@ public sealed unsafe class EventLoop : IDisposable
         _onError = onError;
         _epoll = LibC.epoll_create1(LibC.EPOLL_CLOEXEC);
         if (_epoll < 0)
-            throw new KvmException("epoll_create1", Marshal.GetLastPInvokeError());
-        Control(LibC.EPOLL_CTL_ADD, _wake.Fd, LibC.EPOLLIN, WakeToken);
+            throw new ErrnoException("epoll_create1", Errno.Last);
+        Control(LibC.EPOLL_CTL_ADD, _wake.Value, LibC.EPOLLIN, WakeToken);
     }
 
     /// <summary>The exception that stopped the loop, when no error handler was given.</summary>
@@ -62,8 +61,9 @@ public sealed unsafe class EventLoop : IDisposable
 
     /// <summary>
     /// Calls <paramref name="callback"/>(epoll events) on the loop thread whenever <paramref name="handle"/>
-    /// is ready (level-triggered: the callback must consume what made it ready). The handle is kept
-    /// open until the returned registration is disposed.
+    /// is ready (level-triggered: the callback must consume what made it ready; add <see cref="Poll.EdgeTriggered"/>
+    /// for one call per change). <paramref name="events"/> and the callback's argument are <see cref="Poll"/> bits
+    /// (0: <see cref="Poll.In"/>). The handle is kept open until the returned registration is disposed.
     /// </summary>
     public IDisposable Add(SafeHandle handle, Action<int> callback, int events = 0)
     {
@@ -137,10 +137,10 @@ public sealed unsafe class EventLoop : IDisposable
             int count = LibC.epoll_wait(_epoll, events, MaxEventsPerWait, -1);
             if (count < 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
+                int errno = Errno.Last;
                 if (errno == LibC.EINTR)
                     continue;
-                Fail(new KvmException("epoll_wait", errno));
+                Fail(new ErrnoException("epoll_wait", errno));
                 return;
             }
             for (int i = 0; i < count && !_stopping; i++)
@@ -195,7 +195,7 @@ public sealed unsafe class EventLoop : IDisposable
         var item = new epoll_event { events = events };
         item.data.u64 = token;
         if (LibC.epoll_ctl(_epoll, operation, fd, &item) != 0)
-            throw new KvmException("epoll_ctl", Marshal.GetLastPInvokeError());
+            throw new ErrnoException("epoll_ctl", Errno.Last);
     }
 
     private sealed class Registration(EventLoop loop, ulong token, SafeHandle handle, Action<int> callback) : IDisposable

@@ -1,6 +1,4 @@
-using MiniVmm.Kvm;
-
-namespace MiniVmm.Virtio.Tests.Transport;
+namespace MiniVmm.Sys.Tests;
 
 public sealed class EventLoopTests
 {

@@ -1,7 +1,6 @@
 using Microsoft.Win32.SafeHandles;
-using static Tmds.Linux.LibC;
 
-namespace MiniVmm.Memory;
+namespace MiniVmm.Sys;
 
 /// <summary>
 /// A memfd mapped MAP_SHARED into this process, owning both: a HOST3D blob's pages (mapped into the guest through a
@@ -66,7 +65,7 @@ public sealed unsafe class MappedMemfd : IDisposable
     /// <summary>A new close-on-exec descriptor for the memfd (the caller owns it), or null when the fd table is full.</summary>
     public SafeFileHandle? Duplicate()
     {
-        int raw = fcntl((int)Fd.DangerousGetHandle(), F_DUPFD_CLOEXEC, 0);
+        int raw = Sys.Fd.DuplicateRaw(Fd);
         return raw < 0 ? null : new SafeFileHandle(raw, ownsHandle: true);
     }
 

@@ -1,9 +1,7 @@
-using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
-using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace MiniVmm.Memory;
+namespace MiniVmm.Sys;
 
 /// <summary>
 /// Shrink seals, so that pages this process maps cannot be taken away under it. A memfd is only safe to map while
@@ -13,7 +11,7 @@ namespace MiniVmm.Memory;
 /// from the compositor is mapped only when it carries F_SEAL_SHRINK and is long enough, and copied otherwise
 /// (<see cref="TryAdopt"/>).
 /// </summary>
-public static unsafe class MemfdSeals
+public static class MemfdSeals
 {
     /// <summary>F_ADD_SEALS F_SEAL_SHRINK (and F_SEAL_SEAL is not added: the compositor may still seal writes); false with errno on failure.</summary>
     public static bool TrySealAgainstShrinking(SafeFileHandle fd, out int errno)
@@ -21,7 +19,7 @@ public static unsafe class MemfdSeals
         errno = 0;
         if (fcntl((int)fd.DangerousGetHandle(), F_ADD_SEALS, F_SEAL_SHRINK) == 0)
             return true;
-        errno = Marshal.GetLastPInvokeError();
+        errno = Errno.Last;
         return false;
     }
 
@@ -32,9 +30,9 @@ public static unsafe class MemfdSeals
     public static bool IsSafeToMap(SafeFileHandle fd, ulong size)
     {
         const ulong Page = 4096;
-        int raw = (int)fd.DangerousGetHandle();
-        int seals = fcntl(raw, F_GET_SEALS);
-        return seals >= 0 && (seals & F_SEAL_SHRINK) != 0 && TryGetLength(raw, out ulong length)
+        int seals = fcntl((int)fd.DangerousGetHandle(), F_GET_SEALS);
+        using var view = new Fd((int)fd.DangerousGetHandle(), ownsHandle: false);
+        return seals >= 0 && (seals & F_SEAL_SHRINK) != 0 && view.TryGetSeekLength(out ulong length)
             && length <= ulong.MaxValue - Page && ((length + Page - 1) & ~(Page - 1)) >= size;
     }
 
@@ -54,7 +52,8 @@ public static unsafe class MemfdSeals
             var copy = MappedMemfd.TryCreate(copyName, size, out error);
             if (copy is null)
                 return null;
-            if (!TryCopy((int)fd.DangerousGetHandle(), copy, out error))
+            using var source = new Fd((int)fd.DangerousGetHandle(), ownsHandle: false);
+            if (!TryCopy(source, copy, out error))
             {
                 copy.Dispose();
                 return null;
@@ -64,22 +63,16 @@ public static unsafe class MemfdSeals
     }
 
     /// <summary>pread of the source into the copy, chunk by chunk; a short file stops early (the rest stays zero).</summary>
-    private static bool TryCopy(int source, MappedMemfd copy, out string? error)
+    private static bool TryCopy(Fd source, MappedMemfd copy, out string? error)
     {
         error = null;
         const int Chunk = 1 << 20;
         for (ulong offset = 0; offset < copy.Size;)
         {
             int length = (int)Math.Min(Chunk, copy.Size - offset);
-            var target = copy.GetSpan(offset, length);
-            long read;
-            fixed (byte* pointer = target)
-                read = pread(source, pointer, (size_t)length, (off_t)(long)offset);
+            int read = source.ReadAt(copy.GetSpan(offset, length), (long)offset, out int errno);
             if (read < 0)
             {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno == EINTR)
-                    continue;
                 error = $"copying the compositor's fd failed: errno {errno}";
                 return false;
             }
@@ -87,19 +80,6 @@ public static unsafe class MemfdSeals
                 return true;
             offset += (ulong)read;
         }
-        return true;
-    }
-
-    private static bool TryGetLength(int fd, out ulong length)
-    {
-        length = 0;
-        long current = lseek(fd, 0, SEEK_CUR);
-        long end = lseek(fd, 0, SEEK_END);
-        if (current >= 0)
-            _ = lseek(fd, current, SEEK_SET); // the compositor may share this open file description
-        if (end < 0)
-            return false;
-        length = (ulong)end;
         return true;
     }
 }

@@ -2,9 +2,9 @@ using System.Runtime.InteropServices;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 
-namespace MiniVmm.NineP;
+namespace MiniVmm.Sys;
 
-/// <summary>What the server needs of a file's stat.</summary>
+/// <summary>What a file server needs of a file's stat (fstatat with AT_SYMLINK_NOFOLLOW).</summary>
 public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Links, ulong Rdev, ulong Size, ulong BlockSize,
     ulong Blocks, long AtimeSec, long AtimeNsec, long MtimeSec, long MtimeNsec, long CtimeSec, long CtimeNsec, ulong Inode)
 {
@@ -12,17 +12,14 @@ public readonly record struct FileStatus(uint Mode, uint Uid, uint Gid, ulong Li
     public bool IsDirectory => (Mode & TypeMask) == Directory;
     public bool IsRegular => (Mode & TypeMask) == Regular;
     public bool IsSymlink => (Mode & TypeMask) == Symlink;
-
-    public Qid Qid => new(IsDirectory ? NinePConstants.QidTypeDirectory : IsSymlink ? NinePConstants.QidTypeSymlink : NinePConstants.QidTypeFile,
-        (uint)(MtimeSec ^ MtimeNsec), Inode);
 }
 
 /// <summary>
-/// A shared host directory, held open as an O_PATH fd, and the *at system calls the server makes relative to it.
+/// A host directory held open as an O_PATH fd, and the *at system calls a file server (virtio-9p) makes beneath it.
 /// Why fds and not paths: every intermediate directory is opened with O_DIRECTORY|O_NOFOLLOW from the one before,
 /// starting at the share's own fd, so a symlink (made by the guest or anyone) is never followed on the way and no
 /// name can lead outside the share; the last step is an *at call with AT_SYMLINK_NOFOLLOW or O_NOFOLLOW.
-/// Results are 0 or a Linux errno (the value Rlerror carries).
+/// Results are 0 or a Linux errno (what 9P's Rlerror carries as it is).
 /// </summary>
 public sealed unsafe partial class HostDirectory : IDisposable
 {
@@ -64,7 +61,7 @@ public sealed unsafe partial class HostDirectory : IDisposable
             if (directory != _fd)
                 _ = close(directory);
             if (next < 0)
-                return error == Errno.ELOOP ? Errno.ENOTDIR : error; // a symlink where a directory must be
+                return error == (uint)Errno.ELOOP ? (uint)Errno.ENOTDIR : error; // a symlink where a directory must be
             directory = next;
         }
         location = new Location(directory, components[^1], owns: directory != _fd);
@@ -110,7 +107,7 @@ public sealed unsafe partial class HostDirectory : IDisposable
     public static uint OpenDirectory(in Location at, out int fd)
     {
         fd = OpenAt(at.Directory, at.Name, PathFlags, 0);
-        return fd < 0 ? ((uint)errno == Errno.ELOOP ? Errno.ENOTDIR : (uint)errno) : 0;
+        return fd < 0 ? ((uint)errno == (uint)Errno.ELOOP ? (uint)Errno.ENOTDIR : (uint)errno) : 0;
     }
 
     public static uint MakeDirectory(int directory, byte[] name, uint mode)
@@ -253,11 +250,10 @@ public sealed unsafe partial class HostDirectory : IDisposable
         }
     }
 
-    /// <summary>One linux_dirent64: <see cref="Next"/> is the cookie of the entry after it.</summary>
+    /// <summary>One linux_dirent64: <see cref="Next"/> is the cookie of the entry after it; <see cref="Type"/> a DT_* value.</summary>
     public readonly record struct DirectoryEntry(ulong Inode, ulong Next, byte Type, byte[] Name)
     {
-        /// <summary>DT_DIR and DT_LNK, for the entry's qid type.</summary>
-        public Qid Qid => new(Type == 4 ? NinePConstants.QidTypeDirectory : Type == 10 ? NinePConstants.QidTypeSymlink : NinePConstants.QidTypeFile, 0, Inode);
+        public const byte TypeDirectory = 4, TypeSymlink = 10;
     }
 
     private static int OpenAt(int directory, byte[] name, int flags, uint mode)

@@ -2,7 +2,7 @@ using System.Runtime.InteropServices;
 using Microsoft.Win32.SafeHandles;
 using Tmds.Linux;
 
-namespace MiniVmm.Memory;
+namespace MiniVmm.Sys;
 
 /// <summary>
 /// Anonymous shared memory as a file (memfd): guest RAM, host blobs and Wayland shm pools are made of these, so
@@ -66,20 +66,15 @@ public static unsafe class Memfd
     public static nint TryMapShared(SafeFileHandle fd, ulong size, bool allowReadOnly, out MemfdFailure failure)
     {
         failure = default;
-        int raw = (int)fd.DangerousGetHandle();
-        // SAFETY: a fresh mapping of a live fd; the caller unmaps it with Unmap and the same size.
-        void* pointer = LibC.mmap(null, (size_t)size, LibC.PROT_READ | LibC.PROT_WRITE, LibC.MAP_SHARED | LibC.MAP_NORESERVE, raw, 0);
-        if (pointer == LibC.MAP_FAILED && allowReadOnly)
-            pointer = LibC.mmap(null, (size_t)size, LibC.PROT_READ, LibC.MAP_SHARED, raw, 0);
-        if (pointer == LibC.MAP_FAILED)
-        {
-            failure = new MemfdFailure($"mmap of {size} bytes of a memfd", Marshal.GetLastPInvokeError());
-            return 0;
-        }
-        return (nint)pointer;
+        nint pointer = MemoryMap.TryMapShared(fd, size, writable: true, out int errno, noReserve: true);
+        if (pointer == 0 && allowReadOnly)
+            pointer = MemoryMap.TryMapShared(fd, size, writable: false, out errno);
+        if (pointer == 0)
+            failure = new MemfdFailure($"mmap of {size} bytes of a memfd", errno);
+        return pointer;
     }
 
-    public static void Unmap(nint address, ulong size) => _ = LibC.munmap((void*)address, (size_t)size);
+    public static void Unmap(nint address, ulong size) => MemoryMap.Unmap(address, size);
 }
 
 /// <summary>Which memfd call failed (with its size) and the errno it set.</summary>
