@@ -3,6 +3,7 @@ using MiniVmm.Boot;
 using MiniVmm.Gpu;
 using MiniVmm.Kvm;
 using MiniVmm.Machine;
+using MiniVmm.Machine.Debug;
 using MiniVmm.Memory;
 
 namespace MiniVmm;
@@ -25,11 +26,13 @@ internal sealed class RunOptions
     private readonly Option<string> _display = new("--display") { Description = "Show the scanout: wayland (a window on the host compositor), none (headless), or auto (wayland when a compositor socket exists).", DefaultValueFactory = _ => "auto" };
     private readonly Option<string[]> _waylandSocket = new("--wayland-socket") { Description = "A host compositor socket: PATH[,name=NAME], repeatable. The unnamed one (default $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY) serves the window and Wayland channel 1; named ones get channels 20, 21, ... 31 in order." };
     private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 or Ctrl-A s writes one at any time)." };
+    private readonly Option<string?> _gdb = new("--gdb") { Description = "Serve gdb's remote protocol on [HOST:]PORT (localhost by default; like QEMU's -gdb tcp::PORT, crosvm's --gdb PORT): `target remote :PORT` in gdb with the kernel's vmlinux." };
+    private readonly Option<bool> _gdbWait = new("--gdb-wait") { Description = "With --gdb: stop before the first guest instruction until gdb continues (like QEMU's -S)." };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly, and list the compositor sockets." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _verbose })
+        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _gdb, _gdbWait, _verbose })
             command.Options.Add(option);
     }
 
@@ -88,10 +91,17 @@ internal sealed class RunOptions
         if (gpu is not null)
             gpu = gpu with { WaylandSockets = sockets };
 
+        string? gdbAddress = result.GetValue(_gdb);
+        bool gdbWait = result.GetValue(_gdbWait);
+        if (gdbWait && gdbAddress is null)
+            throw new UsageException("--gdb-wait needs --gdb [HOST:]PORT");
+
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
         string kvmDevice = Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
         CheckKvm(kvmDevice);
+        // Bound last, once nothing else can fail: the listener belongs to the machine from here on.
+        var gdb = gdbAddress is null ? null : ListenForGdb(gdbAddress, gdbWait);
 
         return new LinuxMachineOptions
         {
@@ -110,7 +120,24 @@ internal sealed class RunOptions
             Gpu = gpu,
             Display = display.Open(),
             ScreenshotOnExit = screenshot,
+            Gdb = gdb,
         };
+    }
+
+    private static GdbServer ListenForGdb(string address, bool wait)
+    {
+        try
+        {
+            return GdbServer.Listen(address, wait);
+        }
+        catch (FormatException error)
+        {
+            throw new UsageException(error.Message);
+        }
+        catch (System.Net.Sockets.SocketException error)
+        {
+            throw new UsageException($"--gdb {address}: cannot listen there ({error.Message})");
+        }
     }
 
     private static GpuOptions? ParseGpu(string text)
