@@ -14,7 +14,7 @@ namespace MiniVmm.Machine.Debug;
 /// </summary>
 public static class StepTargets
 {
-    /// <param name="readStack">Reads 8 bytes at a guest-virtual address; false when unmapped.</param>
+    /// <param name="readQword">Reads 8 bytes at a guest-virtual address; null when unmapped.</param>
     public static IReadOnlyList<ulong> Of(in Instruction instruction, in KvmRegs regs, in KvmSregs sregs, Func<ulong, ulong?> readQword)
     {
         ulong next = instruction.NextIP;
@@ -28,7 +28,7 @@ public static class StepTargets
             case FlowControl.IndirectBranch:
             case FlowControl.IndirectCall:
                 return IndirectTarget(instruction, regs, sregs, readQword) is { } target ? [target] : [next];
-            case FlowControl.Return when instruction.Mnemonic is Mnemonic.Ret or Mnemonic.Iretq || instruction.Code == Code.Iretq:
+            case FlowControl.Return when instruction.Mnemonic is Mnemonic.Ret or Mnemonic.Iretq:
                 return readQword(regs.Rsp) is { } returnAddress ? [returnAddress] : [next];
             default:
                 return [next];
@@ -42,7 +42,7 @@ public static class StepTargets
     {
         if (instruction.Op0Kind == OpKind.Register)
             return RegisterFile.Read(in regs, in sregs, instruction.Op0Register);
-        if (instruction.Op0Kind != OpKind.Memory || instruction.MemorySize != MemorySize.UInt64)
+        if (instruction.Op0Kind != OpKind.Memory || instruction.MemorySize is not (MemorySize.QwordOffset or MemorySize.UInt64))
             return null; // far pointers (m16:64) and narrower operands: not followed
         bool resolved = instruction.TryGetVirtualAddress(0, 0, out ulong address, (Register register, int _, int _, out ulong value) =>
         {
