@@ -4,11 +4,12 @@
 #   test:  weston (headless compositor for the display tests), wayland-utils (wayland-info, an unmodified
 #          client run through the guest proxy), xvfb (an X server for Weston's x11 backend, the one Weston 10
 #          backend that has a wl_seat, hence a keyboard keymap fd), xz-utils zstd lz4 gzip (the boot
-#          loader's decompressor tests cross-check against the real tools)
+#          loader's decompressor tests cross-check against the real tools), gdb (the gdb stub's batch session
+#          against the small kernel)
 # Re-running is a no-op when everything is present.
 set -euo pipefail
 
-packages=(libwayland-dev wayland-protocols weston wayland-utils xvfb xz-utils zstd lz4 gzip cpio)
+packages=(libwayland-dev wayland-protocols weston wayland-utils xvfb xz-utils zstd lz4 gzip cpio gdb)
 missing=()
 for package in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
