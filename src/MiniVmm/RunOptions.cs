@@ -95,13 +95,14 @@ internal sealed class RunOptions
         bool gdbWait = result.GetValue(_gdbWait);
         if (gdbWait && gdbAddress is null)
             throw new UsageException("--gdb-wait needs --gdb [HOST:]PORT");
+        var gdbEndpoint = gdbAddress is null ? null : ParseGdbEndpoint(gdbAddress);
 
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
         string kvmDevice = Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
         CheckKvm(kvmDevice);
         // Bound last, once nothing else can fail: the listener belongs to the machine from here on.
-        var gdb = gdbAddress is null ? null : ListenForGdb(gdbAddress, gdbWait);
+        var gdb = gdbEndpoint is null ? null : ListenForGdb(gdbEndpoint, gdbWait);
 
         return new LinuxMachineOptions
         {
@@ -124,19 +125,27 @@ internal sealed class RunOptions
         };
     }
 
-    private static GdbServer ListenForGdb(string address, bool wait)
+    private static System.Net.IPEndPoint ParseGdbEndpoint(string text)
     {
         try
         {
-            return GdbServer.Listen(address, wait);
+            return GdbServer.ParseEndpoint(text);
         }
         catch (FormatException error)
         {
             throw new UsageException(error.Message);
         }
+    }
+
+    private static GdbServer ListenForGdb(System.Net.IPEndPoint endpoint, bool wait)
+    {
+        try
+        {
+            return GdbServer.Listen(endpoint, wait);
+        }
         catch (System.Net.Sockets.SocketException error)
         {
-            throw new UsageException($"--gdb {address}: cannot listen there ({error.Message})");
+            throw new UsageException($"--gdb {endpoint}: cannot listen there ({error.Message})");
         }
     }
 

@@ -27,8 +27,8 @@ public sealed class GdbStubTests
         int port = FreePort();
         var vm = Task.Run(() => MiniVmmProcess.Run(
             ["run", "--kernel", kernel, "--initrd", initramfs, "--display", "none", "--append", "nokaslr minivmm.test=1",
-             "--gdb", $"127.0.0.1:{port}", "--gdb-wait", "--timeout", "480", "-v"],
-            TimeSpan.FromSeconds(540)));
+             "--gdb", $"127.0.0.1:{port}", "--gdb-wait", "--timeout", "900", "-v"],
+            TimeSpan.FromSeconds(960)));
 
         // gdb retries a refused connection until the VMM listens (tcp auto-retry is on by default).
         string script = Path.Combine(Path.GetTempPath(), $"minivmm-gdb-{Environment.ProcessId}.gdb");
@@ -45,7 +45,7 @@ public sealed class GdbStubTests
         MiniVmmProcess.Result debug;
         try
         {
-            debug = MiniVmmProcess.RunProgram("gdb", ["-batch", "-nx", "-x", script, vmlinux], TimeSpan.FromSeconds(500));
+            debug = MiniVmmProcess.RunProgram("gdb", ["-batch", "-nx", "-x", script, vmlinux], TimeSpan.FromSeconds(900));
         }
         finally
         {

@@ -25,17 +25,17 @@ public sealed class GdbServer : IDisposable
 
     public IPEndPoint Endpoint => (IPEndPoint)_listener.LocalEndpoint;
 
-    /// <summary>Binds [HOST:]PORT (HOST: localhost or an IP address; default localhost; port 0 picks a free one).</summary>
-    /// <exception cref="FormatException">The text is not [HOST:]PORT.</exception>
+    /// <summary>Binds the endpoint (port 0 picks a free one).</summary>
     /// <exception cref="SocketException">The port cannot be bound (in use, not allowed).</exception>
-    public static GdbServer Listen(string text, bool waitForAttach)
+    public static GdbServer Listen(IPEndPoint endpoint, bool waitForAttach)
     {
-        var endpoint = ParseEndpoint(text);
         var listener = new TcpListener(endpoint);
         listener.Start(1);
         return new GdbServer(listener, waitForAttach);
     }
 
+    /// <summary>[HOST:]PORT: HOST is localhost (the default) or an IP address.</summary>
+    /// <exception cref="FormatException">The text is not [HOST:]PORT.</exception>
     public static IPEndPoint ParseEndpoint(string text)
     {
         int colon = text.LastIndexOf(':');
@@ -54,13 +54,13 @@ public sealed class GdbServer : IDisposable
     /// <summary>Attaches the debugger to the machine's vCPUs (before they run) and starts accepting gdb.</summary>
     public void Start(VirtualMachine machine, TextWriter diagnostics)
     {
-        var debugger = new GuestDebugger(machine.VcpuThreads, machine.Memory, WaitForAttach, hostSingleSteps: !Kvm.KvmSystem.IsPvmHost);
+        var debugger = new GuestDebugger(machine.VcpuThreads, machine.Memory, WaitForAttach, hostSingleSteps: !Kvm.KvmSystem.IsPvmHost, machine.Tracer);
         machine.Stopped.ContinueWith(_ => debugger.Release(), TaskScheduler.Default);
         diagnostics.WriteLine($"minivmm: gdb stub on {Endpoint} ({(WaitForAttach ? "the guest waits for gdb to continue" : "gdb stops the guest when it connects")})");
-        new Thread(() => Serve(debugger, machine)) { Name = "gdb", IsBackground = true }.Start();
+        new Thread(() => Serve(debugger, machine, diagnostics)) { Name = "gdb", IsBackground = true }.Start();
     }
 
-    private void Serve(GuestDebugger debugger, IMachineControl control)
+    private void Serve(GuestDebugger debugger, IMachineControl control, TextWriter diagnostics)
     {
         while (true)
         {
@@ -75,8 +75,21 @@ public sealed class GdbServer : IDisposable
             }
             socket.NoDelay = true;
             Volatile.Write(ref _connection, socket);
-            using (var stream = new NetworkStream(socket, ownsSocket: true))
+            try
+            {
+                using var stream = new NetworkStream(socket, ownsSocket: true);
                 new GdbSession(new GdbPacketStream(stream), socket, debugger, control).Run();
+            }
+            catch (Exception error) when (!debugger.Released)
+            {
+                // A host failure while serving gdb (a refused ioctl): say so, and let the guest run on without gdb.
+                diagnostics.WriteLine($"minivmm: gdb stub: {error.Message}; the guest runs on without gdb");
+                debugger.Detach();
+            }
+            catch (Exception)
+            {
+                // The machine stopped under the session (its vCPUs are being closed): nothing left to serve.
+            }
             if (debugger.Released)
                 return;
         }

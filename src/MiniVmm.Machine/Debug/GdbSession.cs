@@ -28,6 +28,11 @@ public sealed class GdbSession(GdbPacketStream packets, Socket socket, GuestDebu
             if (input.IsInterrupt)
                 continue; // already stopped
             string packet = input.Packet!;
+            if (packet.Length == 0)
+            {
+                packets.Write("");
+                continue;
+            }
             switch (packet[0])
             {
                 case 'c':

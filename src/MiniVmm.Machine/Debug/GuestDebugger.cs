@@ -35,6 +35,7 @@ public sealed class GuestDebugger
     private readonly IReadOnlyList<VcpuThread> _vcpus;
     private readonly GuestMemory _memory;
     private readonly bool _hostSingleSteps;
+    private readonly Tracer _tracer;
 
     // _gate guards everything below it; vCPU threads wait on it while parked.
     private readonly object _gate = new();
@@ -59,8 +60,9 @@ public sealed class GuestDebugger
     }
 
     /// <param name="startStopped">--gdb-wait: every vCPU parks before its first instruction until gdb resumes it.</param>
-    public GuestDebugger(IReadOnlyList<VcpuThread> vcpus, GuestMemory memory, bool startStopped, bool hostSingleSteps)
+    public GuestDebugger(IReadOnlyList<VcpuThread> vcpus, GuestMemory memory, bool startStopped, bool hostSingleSteps, Tracer tracer)
     {
+        _tracer = tracer;
         _vcpus = vcpus;
         _memory = memory;
         _hostSingleSteps = hostSingleSteps;
@@ -101,7 +103,9 @@ public sealed class GuestDebugger
     {
         lock (_gate)
         {
-            if (exception == VectorBreakpoint && !_breakpoints.ContainsKey(pc))
+            bool ours = exception != VectorBreakpoint || _breakpoints.ContainsKey(pc);
+            _tracer.Write(TraceCategories.Exits, $"vcpu{vcpu.Id} KVM_EXIT_DEBUG exception {exception} at 0x{pc:x}: {(ours ? "stops for gdb" : "the guest's own int3, given back")}");
+            if (!ours)
             {
                 // The guest's int3 (text_poke, self-tests): RIP stays on it, KVM adds the length of a soft exception.
                 InstructionFallback.Inject(vcpu.Vcpu, VectorBreakpoint);
@@ -120,6 +124,7 @@ public sealed class GuestDebugger
             bool stepDone = _steppingVcpu == vcpu.Id && _stepBreakpoints.Any(b => b.Address == rip);
             if (!stepDone && !(_breakpoints.TryGetValue(rip, out var breakpoint) && breakpoint.Physical is not null))
                 return false;
+            _tracer.Write(TraceCategories.Exits, $"vcpu{vcpu.Id} int3 at 0x{rip:x} (emulation failure) is gdb's {(stepDone ? "single-step breakpoint" : "breakpoint")}: stops for gdb");
             StopAllLocked(vcpu.Id, DebugStop.SigTrap, atBreakpoint: !stepDone);
             return true;
         }
@@ -202,7 +207,7 @@ public sealed class GuestDebugger
         {
             _stop = null;
             ApplyGuestDebugLocked(stepVcpu);
-            if (stepVcpu is { } id)
+            if (stepVcpu is { } id && !_released)
             {
                 _steppingVcpu = id;
                 if (!_hostSingleSteps)
@@ -226,6 +231,8 @@ public sealed class GuestDebugger
             foreach (var breakpoint in _breakpoints.Values)
                 Restore(breakpoint);
             _breakpoints.Clear();
+            RemoveStepBreakpointsLocked(); // gdb may leave in the middle of a step
+            _steppingVcpu = -1;
             _attached = false;
         }
         Resume(stepVcpu: null);
@@ -314,8 +321,8 @@ public sealed class GuestDebugger
     /// <summary>Guest debug flags for every (parked) vCPU: while gdb is attached, int3 exits to us; the stepping vCPU also single-steps (hardware KVM).</summary>
     private void ApplyGuestDebugLocked(int? stepVcpu)
     {
-        if (!_guestDebugWorks)
-            return;
+        if (!_guestDebugWorks || _released)
+            return; // released: the vCPUs are being closed
         foreach (var vcpu in _vcpus)
         {
             var flags = _attached ? KvmGuestDebugFlags.Enable | KvmGuestDebugFlags.UseSoftwareBreakpoints : KvmGuestDebugFlags.None;
@@ -325,8 +332,9 @@ public sealed class GuestDebugger
             {
                 vcpu.Vcpu.SetGuestDebug(flags);
             }
-            catch (KvmException)
+            catch (KvmException error)
             {
+                _tracer.Write(TraceCategories.Exits, $"{error.Message}: breakpoints rely on int3 coming back as an emulation failure");
                 _guestDebugWorks = false;
                 return;
             }
