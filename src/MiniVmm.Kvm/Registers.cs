@@ -155,6 +155,8 @@ public enum KvmGuestDebugFlags : uint
     SingleStep = 0x2,
     /// <summary>Guest #BP exits to the VMM as KVM_EXIT_DEBUG instead of reaching the guest's handler.</summary>
     UseSoftwareBreakpoints = 0x1_0000,
+    /// <summary>No interrupt is injected while single-stepping (Linux 5.16+), so a step does not land in the timer handler.</summary>
+    BlockInterrupts = 0x10_0000,
 }
 
 /// <summary>struct kvm_guest_debug (72 bytes): control flags, then the x86 debug registers (unused here: no hardware breakpoints).</summary>

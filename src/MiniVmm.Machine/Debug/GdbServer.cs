@@ -54,7 +54,7 @@ public sealed class GdbServer : IDisposable
     /// <summary>Attaches the debugger to the machine's vCPUs (before they run) and starts accepting gdb.</summary>
     public void Start(VirtualMachine machine, TextWriter diagnostics)
     {
-        var debugger = new GuestDebugger(machine.VcpuThreads, machine.Memory, WaitForAttach, hostSingleSteps: !Kvm.KvmSystem.IsPvmHost, machine.Tracer);
+        var debugger = new GuestDebugger(machine.VcpuThreads, machine.Memory, WaitForAttach, machine.Tracer);
         machine.Stopped.ContinueWith(_ => debugger.Release(), TaskScheduler.Default);
         diagnostics.WriteLine($"minivmm: gdb stub on {Endpoint} ({(WaitForAttach ? "the guest waits for gdb to continue" : "gdb stops the guest when it connects")})");
         new Thread(() => Serve(debugger, machine, diagnostics)) { Name = "gdb", IsBackground = true }.Start();

@@ -23,9 +23,10 @@ public readonly record struct DebugStop(int VcpuId, int Signal, bool AtBreakpoin
 /// is written as soon as a vCPU's page tables map it.
 ///
 /// How a breakpoint comes back differs by host. Hardware KVM with KVM_GUESTDBG_USE_SW_BP exits with
-/// KVM_EXIT_DEBUG (#BP), and single-steps with KVM_GUESTDBG_SINGLESTEP (#DB). kvm_pvm reports an int3 at
-/// CPL0 as an emulation failure, and its guest-debug flags did not produce debug exits (host-kvm.md), so
-/// there a single step plants temporary breakpoints where the instruction can go (<see cref="StepTargets"/>).
+/// KVM_EXIT_DEBUG (#BP); kvm_pvm accepts that flag but still reports an int3 at CPL0 as an emulation
+/// failure (measured 2026-12-07), which the vCPU loop hands to <see cref="OnBreakpointInstruction"/>.
+/// Single steps use KVM_GUESTDBG_SINGLESTEP (#DB), which works on both; only where the host refuses
+/// KVM_SET_GUEST_DEBUG does a step plant temporary breakpoints where the instruction can go (<see cref="StepTargets"/>).
 /// </summary>
 public sealed class GuestDebugger
 {
@@ -34,7 +35,6 @@ public sealed class GuestDebugger
 
     private readonly IReadOnlyList<VcpuThread> _vcpus;
     private readonly GuestMemory _memory;
-    private readonly bool _hostSingleSteps;
     private readonly Tracer _tracer;
 
     // _gate guards everything below it; vCPU threads wait on it while parked.
@@ -47,8 +47,10 @@ public sealed class GuestDebugger
     private int _steppingVcpu = -1;
     private bool _attached;
     private bool _released;
-    /// <summary>Cleared when the host refuses KVM_SET_GUEST_DEBUG; breakpoints then rely on int3 coming back as an emulation failure (kvm_pvm).</summary>
+    /// <summary>Cleared when the host refuses KVM_SET_GUEST_DEBUG: breakpoints then rely on int3 coming back as an emulation failure, steps on temporary breakpoints.</summary>
     private bool _guestDebugWorks = true;
+    /// <summary>Cleared when the host refuses KVM_GUESTDBG_BLOCKIRQ.</summary>
+    private bool _blockInterruptsWorks = true;
     /// <summary>Read without the lock on every loop turn: false means "run, nothing to do" (no pause, no pending breakpoint).</summary>
     private volatile bool _attention;
 
@@ -60,12 +62,11 @@ public sealed class GuestDebugger
     }
 
     /// <param name="startStopped">--gdb-wait: every vCPU parks before its first instruction until gdb resumes it.</param>
-    public GuestDebugger(IReadOnlyList<VcpuThread> vcpus, GuestMemory memory, bool startStopped, bool hostSingleSteps, Tracer tracer)
+    public GuestDebugger(IReadOnlyList<VcpuThread> vcpus, GuestMemory memory, bool startStopped, Tracer tracer)
     {
         _tracer = tracer;
         _vcpus = vcpus;
         _memory = memory;
-        _hostSingleSteps = hostSingleSteps;
         _mayRun = Enumerable.Repeat(!startStopped, vcpus.Count).ToArray();
         _parked = new bool[vcpus.Count];
         if (startStopped)
@@ -210,7 +211,7 @@ public sealed class GuestDebugger
             if (stepVcpu is { } id && !_released)
             {
                 _steppingVcpu = id;
-                if (!_hostSingleSteps)
+                if (!_guestDebugWorks)
                     PlantStepBreakpointsLocked(_vcpus[id]);
                 _mayRun[id] = true;
             }
@@ -318,7 +319,7 @@ public sealed class GuestDebugger
         }
     }
 
-    /// <summary>Guest debug flags for every (parked) vCPU: while gdb is attached, int3 exits to us; the stepping vCPU also single-steps (hardware KVM).</summary>
+    /// <summary>Guest debug flags for every (parked) vCPU: while gdb is attached, int3 exits to us (hardware KVM); the stepping vCPU also single-steps.</summary>
     private void ApplyGuestDebugLocked(int? stepVcpu)
     {
         if (!_guestDebugWorks || _released)
@@ -326,11 +327,20 @@ public sealed class GuestDebugger
         foreach (var vcpu in _vcpus)
         {
             var flags = _attached ? KvmGuestDebugFlags.Enable | KvmGuestDebugFlags.UseSoftwareBreakpoints : KvmGuestDebugFlags.None;
-            if (_attached && _hostSingleSteps && vcpu.Id == stepVcpu)
-                flags |= KvmGuestDebugFlags.SingleStep;
+            if (_attached && vcpu.Id == stepVcpu)
+                flags |= KvmGuestDebugFlags.SingleStep | (_blockInterruptsWorks ? KvmGuestDebugFlags.BlockInterrupts : 0);
             try
             {
-                vcpu.Vcpu.SetGuestDebug(flags);
+                try
+                {
+                    vcpu.Vcpu.SetGuestDebug(flags);
+                }
+                catch (KvmException) when ((flags & KvmGuestDebugFlags.BlockInterrupts) != 0)
+                {
+                    // Hosts before Linux 5.16 refuse the flag: step without it (a pending interrupt's handler may be the step).
+                    _blockInterruptsWorks = false;
+                    vcpu.Vcpu.SetGuestDebug(flags & ~KvmGuestDebugFlags.BlockInterrupts);
+                }
             }
             catch (KvmException error)
             {
@@ -371,7 +381,7 @@ public sealed class GuestDebugger
         breakpoint.Physical = null;
     }
 
-    /// <summary>kvm_pvm single step: an int3 at every address the instruction at RIP can continue at (none where one of gdb's already is).</summary>
+    /// <summary>A single step without KVM's help: an int3 at every address the instruction at RIP can continue at (none where one of gdb's already is).</summary>
     private void PlantStepBreakpointsLocked(VcpuThread vcpu)
     {
         var regs = vcpu.Vcpu.GetRegs();

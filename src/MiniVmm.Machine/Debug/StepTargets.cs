@@ -5,8 +5,9 @@ using MiniVmm.Machine.Vcpu;
 namespace MiniVmm.Machine.Debug;
 
 /// <summary>
-/// Where execution can go after one instruction, for single-stepping with temporary breakpoints on hosts
-/// whose KVM does not single-step (kvm_pvm). Straight-line code continues at the next instruction; a
+/// Where execution can go after one instruction, for single-stepping with temporary breakpoints on a host
+/// that refuses KVM_SET_GUEST_DEBUG (kvm_pvm accepts it and single-steps; this was its step method until
+/// that was measured, and a gdb session on the small kernel stepped with it). Straight-line code continues at the next instruction; a
 /// conditional branch at either the next instruction or its target; direct jumps and calls at the target;
 /// indirect ones at the register or memory value; near returns and iretq at the address on the stack.
 /// Limits, said plainly: far transfers, syscall/sysret and software interrupts are treated as falling
