@@ -20,9 +20,14 @@ public sealed class GdbSession(GdbPacketStream packets, Socket socket, GuestDebu
     public void Run()
     {
         debugger.Attach();
-        if (WaitForStop() is not { } stop)
-            return;
-        _lastStop = stop;
+        // Not WaitForStop: gdb's first packets (qSupported) may already be on the way, and must not be read here.
+        DebugStop? stop;
+        while ((stop = debugger.WaitForStop(PollInterval)) is null)
+        {
+            if (debugger.Released)
+                return;
+        }
+        _lastStop = stop.Value;
         while (packets.Read() is { } input)
         {
             if (input.IsInterrupt)
@@ -60,7 +65,10 @@ public sealed class GdbSession(GdbPacketStream packets, Socket socket, GuestDebu
         debugger.Detach(); // gdb went away without detaching: the guest runs on
     }
 
-    /// <summary>Waits for all vCPUs to park, passing on Ctrl-C; null when gdb left (then the guest runs on) or the machine ended.</summary>
+    /// <summary>
+    /// After c or s: waits for all vCPUs to park, passing on Ctrl-C (in all-stop mode gdb sends nothing else
+    /// while the target runs); null when gdb left (then the guest runs on) or the machine ended.
+    /// </summary>
     private DebugStop? WaitForStop()
     {
         while (true)

@@ -68,7 +68,9 @@ public sealed class GuestDebugger
         _vcpus = vcpus;
         _memory = memory;
         _mayRun = Enumerable.Repeat(!startStopped, vcpus.Count).ToArray();
-        _parked = new bool[vcpus.Count];
+        // With --gdb-wait a vCPU whose thread has not started yet counts as parked: it parks before its first KVM_RUN.
+        // gdb's first packets must be answered within its 2 s timeout even while the machine is still being set up.
+        _parked = Enumerable.Repeat(startStopped, vcpus.Count).ToArray();
         if (startStopped)
             _stop = new DebugStop(0, DebugStop.SigTrap, AtBreakpoint: false);
         _attention = startStopped;
