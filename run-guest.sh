@@ -6,6 +6,8 @@
 #       boots DIR/arch/x86/boot/bzImage and, when the tree has modules and no --initrd is given, the
 #       default initramfs plus its modules (images/build-tree.sh: /init loads virtio-gpu's chain).
 #       -k -i -a -m -c are --kernel --initrd --append --memory --cpus.
+#   ./run-guest.sh --share DIR[,tag=NAME][,ro]   also mount host directory DIR at /mnt/NAME (virtio-9p; repeatable)
+#   ./run-guest.sh --root-share DIR [-a init=/bin/sh]   boot with host directory DIR as the read-only root, no initramfs
 #   ./run-guest.sh --debian                the stock Debian 6.1 kernel with its module chain
 #   ./run-guest.sh --wayland               the small kernel + the wayland initramfs: /init starts
 #       the guest Wayland proxy (minivmm.wayland=1), MiniVmm gets --display wayland and, unless
@@ -24,7 +26,7 @@ die() { echo "run-guest.sh: $*" >&2; exit 2; }
 # need OPTION ARGC: OPTION must be followed by a value.
 need() { (($2 >= 2)) || die "$1 needs a value"; }
 
-kernel="" tree="" initrd="" image=small wayland=0 dry=0 gpu="" display="" append=""
+kernel="" tree="" initrd="" rootshare="" image=small wayland=0 dry=0 gpu="" display="" append=""
 args=()
 while (($#)); do
 	case "$1" in
@@ -32,6 +34,8 @@ while (($#)); do
 	--kernel=*) kernel="${1#*=}"; shift ;;
 	--initrd | -i) need "$1" $#; initrd="$2"; shift 2 ;;
 	--initrd=*) initrd="${1#*=}"; shift ;;
+	--root-share) need "$1" $#; rootshare="$2"; shift 2 ;;
+	--root-share=*) rootshare="${1#*=}"; shift ;;
 	--debian) image=debian; shift ;;
 	--wayland) wayland=1; shift ;;
 	--dry-run) dry=1; shift ;;
@@ -79,7 +83,7 @@ if [[ "$image" == debian ]]; then
 	initrd="${initrd:-$(image_path debian-initramfs)}"
 else
 	[[ -n "$kernel" ]] || { steps+=(small); kernel="$(image_path small-kernel)"; }
-	if [[ -z "$initrd" ]]; then
+	if [[ -z "$initrd" && -z "$rootshare" ]]; then
 		steps+=(initramfs)
 		initrd="$(image_path initramfs)"
 		# A build tree with modules: they follow the default initramfs (a tree without boots it as is).
@@ -92,7 +96,13 @@ fi
 [[ -n "$gpu" ]] && args+=(--gpu "$gpu")
 [[ -n "$display" ]] && args+=(--display "$display")
 [[ -n "$append" ]] && args+=(--append "$append")
-command=("$here/out/minivmm" run --kernel "$kernel" --initrd "$initrd" "${args[@]}")
+if [[ -n "$rootshare" ]]; then
+	# The host directory is the root (and its /init or init= runs): no initramfs.
+	[[ -z "$initrd" ]] || die "--root-share boots without an initramfs: drop --initrd"
+	command=("$here/out/minivmm" run --kernel "$kernel" --root-share "$rootshare" "${args[@]}")
+else
+	command=("$here/out/minivmm" run --kernel "$kernel" --initrd "$initrd" "${args[@]}")
+fi
 
 if ((dry)); then
 	echo "images: ${steps[*]}"

@@ -10,8 +10,8 @@
 #   BENCH_GPU_RUNS=N             timed rounds per virtio-gpu figure (default 50, after 5 warm-up rounds)
 #   BENCH_ONLY=winsrv            only the cross-domain (window-server) rows: needs weston, not KVM or QEMU (~1 minute)
 #   BENCH_ONLY=budget            only the hostile-guest rows: host memory held under each attack / max-host-memory (~30 s)
-#   BENCH_ONLY=proxy             only the guest-proxy rows: the NativeAOT proxy between a libwayland client (gcc,
-#                                libwayland-dev, wayland-protocols) and weston vs the client native (~3 minutes)
+#   BENCH_ONLY=proxy             only the guest-proxy rows: the proxy (NativeAOT minivmm-proxy-host) between a libwayland client (gcc,
+#                                libwayland-dev) and weston vs the client native (~3 minutes)
 #   BENCH_ONLY="winsrv proxy"    both
 #   BENCH_ONLY=guest             only the in-guest row: wl_display_roundtrip through the shipped proxy on the DRM
 #                                transport in a Linux guest (small kernel + wayland initramfs, needs KVM; ~5 minutes here)
@@ -92,8 +92,7 @@ build_wl_client() { bench/build-wl-client.sh "$OUT" || fail "bench/build-wl-clie
 # wl_client_needs: empty when weston and the client's build tools are here, else what to install.
 wl_client_needs() {
   command -v weston >/dev/null && command -v wayland-scanner >/dev/null \
-    && [[ -e /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml ]] \
-    || echo "needs weston, libwayland-dev and wayland-protocols (apt-get install -y weston libwayland-dev wayland-protocols)"
+    || echo "needs weston and libwayland-dev (apt-get install -y weston libwayland-dev)"
 }
 
 # --- guest proxy in a Linux guest ----------------------------------------------------------------
@@ -145,7 +144,8 @@ guest_rows() {
 }
 
 # --- guest proxy --------------------------------------------------------------------------------
-# The shipped proxy (NativeAOT, as images/build-wayland.sh publishes it) with the in-process transport, between a
+# The guest proxy's code on the host: tools/MiniVmm.ProxyHost (the proxy with MiniVmm's device model in its process
+# as the transport), published NativeAOT as images/build-wayland.sh publishes the shipped proxy, between a
 # plain libwayland client (bench/wl-client.c) and a headless Weston, vs the same client on the same Weston.
 proxy_note=""
 proxy_rows() {
@@ -155,14 +155,14 @@ proxy_rows() {
     proxy_note="proxy: skipped: $needs"
     return
   fi
-  log "proxy: dotnet publish firmware/MiniVmm.GuestProxy (NativeAOT) and gcc bench/wl-client.c ..."
-  dotnet publish firmware/MiniVmm.GuestProxy/MiniVmm.GuestProxy.csproj -c Release -r linux-x64 -nologo -v q \
+  log "proxy: dotnet publish tools/MiniVmm.ProxyHost (NativeAOT) and gcc bench/wl-client.c ..."
+  dotnet publish tools/MiniVmm.ProxyHost/MiniVmm.ProxyHost.csproj -c Release -r linux-x64 -nologo -v q \
     -p:CustomBeforeMicrosoftCommonProps="$ROOT/images/wayland/publish-aot.props" --artifacts-path "$OUT/art-proxy" \
-    -o "$OUT/proxy-aot" >"$OUT/build-proxy.log" 2>&1 || { tail -20 "$OUT/build-proxy.log" >&2; fail "dotnet publish the guest proxy (NativeAOT)"; }
+    -o "$OUT/proxy-aot" >"$OUT/build-proxy.log" 2>&1 || { tail -20 "$OUT/build-proxy.log" >&2; fail "dotnet publish the proxy host tool (NativeAOT)"; }
   build_wl_client
   log "proxy: wl_display_roundtrip and 1080p frames, NativeAOT proxy vs native, runs $GPU_RUNS ..."
   local p m b
-  p=$("${BENCH[@]}" proxy --proxy "$OUT/proxy-aot/minivmm-guest-proxy" --client "$OUT/wl-client" --runs "$GPU_RUNS") || fail "proxy"
+  p=$("${BENCH[@]}" proxy --proxy "$OUT/proxy-aot/minivmm-proxy-host" --client "$OUT/wl-client" --runs "$GPU_RUNS") || fail "proxy"
   for stat in median p90; do
     m=$(field "roundtrip_${stat}_us" "$p") b=$(field "roundtrip_native_${stat}_us" "$p")
     row "proxy wl_display_roundtrip, $stat (us)" "$m" "$b (same client, native)" "$(ratio "$m" "$b")"
@@ -175,7 +175,7 @@ proxy_rows() {
     m=$(field "copied_per_frame_$mode" "$p")
     row "proxy pixel bytes copied/frame, $label" "$m" "$damaged (the damaged bytes)" "$(ratio "$m" "$damaged")"
   done
-  proxy_note="proxy: the NativeAOT minivmm-guest-proxy --in-process (MiniVmm's device model in the proxy's process) between bench/wl-client.c (libwayland) and a headless Weston 1920x1080, vs the same client connected to the same Weston; roundtrip = $(field roundtrip_rounds "$p") wl_display_roundtrip calls each way, timed in the client, in 10 alternating blocks after an untimed pair
+  proxy_note="proxy: the NativeAOT minivmm-proxy-host (the guest proxy's code with MiniVmm's device model in its process) between bench/wl-client.c (libwayland) and a headless Weston 1920x1080, vs the same client connected to the same Weston; roundtrip = $(field roundtrip_rounds "$p") wl_display_roundtrip calls each way, timed in the client, in 10 alternating blocks after an untimed pair
 proxy: frames = an xdg_toplevel with two 1920x1080 XRGB wl_shm buffers; per frame wait for a free buffer, write the damaged area (whole buffer, or a 64x64 square at (64,64)), attach + damage_buffer + commit + wl_display_roundtrip; $(field frames_full "$p") full and $(field frames_64 "$p") 64x64 frames each way (3 alternating runs); bytes copied = what the proxy logs it copied from the client's pool into host blobs for a run, less a run of the 4 untimed frames alone (each buffer's first whole frame, then one each in the timed mode), per timed frame"
 }
 

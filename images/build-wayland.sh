@@ -17,9 +17,9 @@ out="$MINIVMM_IMAGES/initramfs-wayland"
 work="$MINIVMM_IMAGES/work/wayland-proxy"
 proxy_bin=minivmm-guest-proxy
 # The proxy and every project it builds from (ProjectReference closure, generator included).
-proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.Wayland src/MiniVmm.Wayland.Generator
-  src/MiniVmm.Gpu src/MiniVmm.Virtio src/MiniVmm.Pci src/MiniVmm.Memory src/MiniVmm.Kvm
-  tests/MiniVmm.TestSupport)
+# Gpu, Virtio, Pci and Kvm only while the pipe relay borrows Gpu's HostFd and Virtio's EventLoop (until MiniVmm.Sys).
+proxy_dirs=(firmware/MiniVmm.GuestProxy src/MiniVmm.CrossDomain src/MiniVmm.Wayland src/MiniVmm.Wayland.Generator
+  src/MiniVmm.Memory src/MiniVmm.Gpu src/MiniVmm.Virtio src/MiniVmm.Pci src/MiniVmm.Kvm)
 # Debian's own client binaries, packed as the package installed them (never rebuilt).
 clients=(/usr/bin/wayland-info /usr/bin/weston-simple-shm)
 client_pkgs=(wayland-utils weston gcc libwayland-dev)
@@ -28,8 +28,8 @@ client_pkgs=(wayland-utils weston gcc libwayland-dev)
 bench_client_src="$repo/bench/wl-client.c"
 bench_client_build="$repo/bench/build-wl-client.sh"
 bench_client=/usr/bin/minivmm-wl-client
-protocol_xml=(/usr/share/wayland/wayland.xml
-  /usr/share/wayland-protocols/stable/xdg-shell/xdg-shell.xml)
+# The pinned protocol XML the proxy's generated code and the bench client's xdg-shell glue come from.
+protocol_xml=("$repo/src/MiniVmm.Wayland/protocols/wayland.xml" "$repo/src/MiniVmm.Wayland/protocols/xdg-shell.xml")
 
 # sources_hash: paths and contents of the proxy's *.cs / *.csproj (bin/ and obj/ left out).
 sources_hash() {
@@ -49,9 +49,6 @@ stamp_hash() {
 }
 
 command -v dotnet >/dev/null || die "dotnet not found (the .NET 10 SDK publishes the proxy)"
-for f in "${protocol_xml[@]}"; do
-  [[ -f "$f" ]] || die "missing $f (apt-get install libwayland-dev wayland-protocols)"
-done
 hash="$(stamp_hash)"
 if is_fresh "$out" "$hash" initramfs.cpio; then
   log "initramfs-wayland: up to date"

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.TestSupport;

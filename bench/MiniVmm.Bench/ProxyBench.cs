@@ -5,7 +5,8 @@ using MiniVmm.Wayland.Tests.Support;
 namespace MiniVmm.Bench;
 
 /// <summary>
-/// proxy: the shipped guest proxy (the NativeAOT binary, --in-process: MiniVmm's device model in its own process)
+/// proxy: the guest proxy's code as tools/MiniVmm.ProxyHost runs it on the host (minivmm-proxy-host, NativeAOT, with
+/// MiniVmm's device model in its own process)
 /// between a plain libwayland client (bench/wl-client.c) and a headless Weston, against the same client connected to
 /// the same Weston natively, in alternating blocks.
 ///   roundtrip: wl_display_roundtrip, each one timed by the client.
@@ -80,7 +81,7 @@ internal static class ProxyBench
     private static Process StartProxy(string proxy, string socket, string compositor, List<string> log)
     {
         var start = new ProcessStartInfo(proxy) { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[] { "--socket", socket, "--in-process", "--wayland-socket", compositor })
+        foreach (var arg in new[] { "--socket", socket, "--wayland-socket", compositor })
             start.ArgumentList.Add(arg);
         var process = Process.Start(start) ?? throw new InvalidOperationException($"cannot start {proxy}");
         process.ErrorDataReceived += (_, line) =>

@@ -1,4 +1,4 @@
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy;
@@ -11,27 +11,10 @@ namespace MiniVmm.GuestProxy;
 public sealed record HostBlob(uint ResourceId, uint Handle, Fd Fd, ulong Size);
 
 /// <summary>
-/// The host's answer to GET_IMAGE_REQUIREMENTS (struct CrossDomainImageRequirements, plane 0): the blob_id and size a
-/// HOST3D blob for that image must be created with (crosvm refuses any other pair), and the first plane's layout.
-/// </summary>
-public sealed record ImageRequirements(uint BlobId, ulong Size, uint Stride, uint Offset);
-
-/// <summary>
-/// A message the host wrote on the channel ring when a POLL fence completed. <see cref="IsHangUp"/>: the empty
-/// RECEIVE the host sends when the compositor closed the connection. A READ has one identifier, its pipe, and
-/// <see cref="PipeHangUp"/> when the compositor closed that pipe.
-/// </summary>
-public sealed record CrossDomainReceived(byte Command, byte[] Data, IReadOnlyList<CrossDomainIdentifier> Identifiers)
-{
-    public bool IsHangUp => Command == (byte)Gpu.CrossDomain.CrossDomainCmd.Receive && Data.Length == 0 && Identifiers.Count == 0;
-
-    public bool PipeHangUp { get; init; }
-}
-
-/// <summary>
 /// The proxy's only way to the GPU: one cross-domain context (capset 5) with its query and channel rings, for one
-/// Wayland client. Two implementations: <see cref="Drm.DrmCrossDomainTransport"/> (the guest's /dev/dri/card0) and
-/// <see cref="InProcess.InProcessCrossDomainTransport"/> (MiniVmm's device model in this process, for host runs).
+/// Wayland client. Two implementations: <see cref="Drm.DrmCrossDomainTransport"/> (the guest's /dev/dri/card0), and
+/// on the host tools/MiniVmm.ProxyHost's InProcessCrossDomainTransport (MiniVmm's device model in the same process,
+/// for host runs and tests), which the shipped proxy does not carry.
 /// Receive is called by one thread; Send, Write and the blob calls may be called from others (the session's send
 /// thread, its receive thread and its pipe relay) at the same time.
 /// </summary>

@@ -1,5 +1,5 @@
 using System.Buffers;
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.GuestProxy.Native;
 using MiniVmm.GuestProxy.Pipes;
 using MiniVmm.GuestProxy.Shm;

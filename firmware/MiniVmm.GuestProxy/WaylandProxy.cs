@@ -1,3 +1,4 @@
+using System.Runtime.InteropServices;
 using MiniVmm.GuestProxy.Native;
 using MiniVmm.Wayland;
 
@@ -28,6 +29,19 @@ public sealed class WaylandProxy : IDisposable
         _acceptor = new Thread(Accept) { IsBackground = true, Name = "proxy-accept" };
         _acceptor.Start();
         log($"listening on {socketPath}");
+    }
+
+    /// <summary>
+    /// Serves <paramref name="socketPath"/> until SIGTERM or SIGINT, then ends every session and removes the socket:
+    /// the body of both programs, the guest's (DRM) and the host tool's (MiniVmm's device model in-process).
+    /// </summary>
+    public static void ServeUntilSignalled(string socketPath, Func<ICrossDomainTransport> transports, Action<string> log)
+    {
+        using var stop = new ManualResetEventSlim();
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Set(); });
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Set(); });
+        using (new WaylandProxy(socketPath, transports, log))
+            stop.Wait();
     }
 
     /// <summary>Clients accepted so far.</summary>

@@ -1,4 +1,5 @@
 using MiniVmm.Gpu.Backend;
+using MiniVmm.Wayland;
 
 namespace MiniVmm.Machine;
 
@@ -10,4 +11,7 @@ public interface IDisplay : IScanoutSink, IDisposable
 {
     /// <summary>One line for the user, e.g. "window on wayland-0".</summary>
     string Description { get; }
+
+    /// <summary>Where the windows' keyboard and pointer input goes from now on (the machine's virtio-input devices).</summary>
+    void ConnectInput(IWindowInput input);
 }

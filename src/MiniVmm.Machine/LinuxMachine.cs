@@ -8,6 +8,9 @@ using MiniVmm.Machine.Gpu;
 using MiniVmm.Machine.Pci;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Backend;
+using MiniVmm.Input;
+using MiniVmm.Machine.Display;
+using MiniVmm.NineP;
 using MiniVmm.Virtio;
 using MiniVmm.Virtio.Transport;
 
@@ -30,13 +33,15 @@ public static class LinuxMachine
     {
         var cpuid = new CpuidPolicy();
         cpuid.Hide(options.CpuidHide);
-        string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility, options.Gpu?.WaylandSockets.KernelArgument);
+        string commandLine = KernelCommandLine.Build(options.ExtraCommandLine, options.HostCompatibility, DeviceArguments(options));
 
         using var machine = VirtualMachine.Create(options.MemorySize, options.Cpus, cpuid, options.Tracer, options.KvmDevice);
         using var events = new EventLoop("devices", error => machine.RequestStop(new StopReason(ExitCodes.HostFailure, $"device event loop: {error}")));
         using var pci = new PciRoot(machine);
         var gpu = options.Gpu is { } gpuOptions ? AddGpu(pci, machine, events, gpuOptions, options) : null;
         using var gpuParts = gpu;
+        using var shares = AddShares(pci, machine, events, options);
+        using var input = options.InputDevices ? AddInput(pci, machine, events, options.Display) : null;
         var boot = LinuxLoader.Load(machine.Memory, options.Kernel, options.Initrd, commandLine, options.Cpus,
             new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null, PciInterruptRoutes = pci.InterruptRoutes });
         TraceBoot(options, boot, commandLine);
@@ -115,6 +120,59 @@ public static class LinuxMachine
             region.MoveTo(transport.SharedMemoryAddress);
         }
         return new GpuParts(device, transport, region);
+    }
+
+    /// <summary>What the devices tell the guest on the command line: Wayland channel names, shares to mount, a 9p root.</summary>
+    private static string DeviceArguments(LinuxMachineOptions options) => string.Join(' ', new[] { options.Gpu?.WaylandSockets.KernelArgument }
+        .Concat(options.Shares.Select(share => share.InitArgument))
+        .Append(options.RootShare?.RootArguments)
+        .Where(argument => !string.IsNullOrEmpty(argument)));
+
+    /// <summary>One virtio-9p device on PCI per shared directory (the root share first, as the kernel mounts it first).</summary>
+    private static OwnedParts AddShares(PciRoot pci, VirtualMachine machine, EventLoop events, LinuxMachineOptions options)
+    {
+        var devices = new OwnedParts();
+        var tracer = options.Tracer;
+        Action<string>? trace = tracer.IsEnabled(TraceCategories.NineP) ? line => tracer.Write(TraceCategories.NineP, line) : null;
+        foreach (var share in options.RootShare is { } root ? options.Shares.Prepend(root) : options.Shares)
+        {
+            var directory = HostDirectory.Open(share.HostPath);
+            var device = new Virtio9pDevice(new NinePServer(directory, share.ReadOnly), share.Tag, trace);
+            var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions());
+            pci.Add(transport);
+            devices.Add(transport, device, directory);
+        }
+        return devices;
+    }
+
+    /// <summary>The virtio-input keyboard and tablet (two PCI functions, as QEMU's virtio-keyboard and virtio-tablet).</summary>
+    private static OwnedParts AddInput(PciRoot pci, VirtualMachine machine, EventLoop events, IDisplay? display)
+    {
+        var devices = new OwnedParts();
+        var keyboard = VirtioInputDevice.Keyboard();
+        var tablet = VirtioInputDevice.Tablet();
+        display?.ConnectInput(new WindowInputDevices(keyboard, tablet));
+        foreach (var device in new[] { keyboard, tablet })
+        {
+            var transport = new VirtioPciDevice(device, machine.Memory, events, new VirtioPciOptions());
+            pci.Add(transport);
+            devices.Add(transport);
+        }
+        return devices;
+    }
+
+    /// <summary>Devices, transports and host handles that end with the machine, disposed in the order added.</summary>
+    private sealed class OwnedParts : IDisposable
+    {
+        private readonly List<IDisposable> _parts = [];
+
+        public void Add(params IDisposable[] parts) => _parts.AddRange(parts);
+
+        public void Dispose()
+        {
+            foreach (var part in _parts)
+                part.Dispose();
+        }
     }
 
     /// <summary>VIRTIO_GPU_SHM_ID_HOST_VISIBLE.</summary>

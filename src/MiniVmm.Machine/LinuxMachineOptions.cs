@@ -1,5 +1,6 @@
 using MiniVmm.Boot;
 using MiniVmm.Gpu;
+using MiniVmm.NineP;
 
 namespace MiniVmm.Machine;
 
@@ -40,6 +41,12 @@ public sealed class LinuxMachineOptions
     public string KvmDevice { get; init; } = Kvm.KvmSystem.DevicePath;
     /// <summary>The virtio-gpu device's options; null leaves the machine without a GPU.</summary>
     public GpuOptions? Gpu { get; init; } = new();
+    /// <summary>Host directories shared over virtio-9p (--share), one PCI device each; /init mounts them at /mnt/TAG.</summary>
+    public IReadOnlyList<ShareOptions> Shares { get; init; } = [];
+    /// <summary>The host directory booted as the guest's read-only root over 9p (--root-share); null boots the initramfs.</summary>
+    public ShareOptions? RootShare { get; init; }
+    /// <summary>A virtio-input keyboard and tablet for the guest (--input; on by default when there is a window).</summary>
+    public bool InputDevices { get; init; }
     /// <summary>Where the scanout is shown; null runs headless.</summary>
     public IDisplay? Display { get; init; }
     /// <summary>Write the scanout as PNG here when the machine stops.</summary>

@@ -21,6 +21,8 @@ public enum TraceCategories
     Xdomain = 1 << 6,
     /// <summary>winsrv CONNECT/DISCONNECT/TX/RX and the Wayland messages they carry.</summary>
     Winsrv = 1 << 7,
+    /// <summary>Every 9P request of the virtio-9p shares and the reply's type.</summary>
+    NineP = 1 << 8,
 }
 
 /// <summary>A thread-safe sink for trace lines (stderr by default) that is a no-op for disabled categories.</summary>
@@ -50,11 +52,11 @@ public sealed class Tracer(TraceCategories enabled, TextWriter output)
         {
             if (name == "all")
                 result |= TraceCategories.Exits | TraceCategories.Pio | TraceCategories.Mmio | TraceCategories.Emulation | TraceCategories.Boot | TraceCategories.Gpu
-                    | TraceCategories.Xdomain | TraceCategories.Winsrv;
+                    | TraceCategories.Xdomain | TraceCategories.Winsrv | TraceCategories.NineP;
             else if (Enum.TryParse<TraceCategories>(name, ignoreCase: true, out var category) && category != TraceCategories.None && !int.TryParse(name, out _))
                 result |= category;
             else
-                throw new ArgumentException($"unknown trace category '{name}' (known: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, all)");
+                throw new ArgumentException($"unknown trace category '{name}' (known: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, ninep, all)");
         }
         return result;
     }

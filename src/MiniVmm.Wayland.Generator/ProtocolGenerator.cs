@@ -22,7 +22,7 @@ public sealed class ProtocolGenerator : IIncrementalGenerator
 
     private static readonly DiagnosticDescriptor NoProtocol = new(
         "WLGEN002", "No Wayland protocol XML",
-        "No Wayland protocol XML was passed as AdditionalFiles; install the Debian packages libwayland-dev and wayland-protocols",
+        "No Wayland protocol XML was passed as AdditionalFiles (MiniVmm.Wayland passes its pinned protocols/*.xml)",
         "MiniVmm.Wayland", DiagnosticSeverity.Error, isEnabledByDefault: true);
 
     /// <summary>Collects every *.xml AdditionalFile and regenerates when any of them changes.</summary>

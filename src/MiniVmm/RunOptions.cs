@@ -5,6 +5,7 @@ using MiniVmm.Kvm;
 using MiniVmm.Machine;
 using MiniVmm.Machine.Debug;
 using MiniVmm.Memory;
+using MiniVmm.NineP;
 
 namespace MiniVmm;
 
@@ -17,7 +18,7 @@ internal sealed class RunOptions
     private readonly Option<string> _memory = new("--memory", "-m") { Description = "Guest RAM: a bare number is MiB (1024); or 512M, 2G, 2Gi.", DefaultValueFactory = _ => "512M" };
     private readonly Option<int> _cpus = new("--cpus", "-c") { Description = "Number of vCPUs (1-64), each on its own thread.", DefaultValueFactory = _ => 1 };
     private readonly Option<string> _serial = new("--serial") { Description = "Where COM1 goes: stdio, file:PATH, or none.", DefaultValueFactory = _ => "stdio" };
-    private readonly Option<string[]> _trace = new("--trace") { Description = "Trace to stderr: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, all (comma-separated).", AllowMultipleArgumentsPerToken = true };
+    private readonly Option<string[]> _trace = new("--trace") { Description = "Trace to stderr: exits, pio, mmio, emulation, boot, gpu, xdomain, winsrv, ninep, all (comma-separated).", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string[]> _cpuidHide = new("--cpuid-hide") { Description = "CPUID features to hide from the guest, by /proc/cpuinfo name (e.g. cx16,popcnt).", AllowMultipleArgumentsPerToken = true };
     private readonly Option<string[]> _exitOn = new("--exit-on-output") { Description = "Stop with exit code 0 once the console prints this text (repeatable)." };
     private readonly Option<int?> _timeout = new("--timeout") { Description = "Stop with exit code 124 after this many seconds." };
@@ -28,11 +29,14 @@ internal sealed class RunOptions
     private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 or Ctrl-A s writes one at any time)." };
     private readonly Option<string?> _gdb = new("--gdb") { Description = "Serve gdb's remote protocol on [HOST:]PORT (localhost by default; like QEMU's -gdb tcp::PORT, crosvm's --gdb PORT): `target remote :PORT` in gdb with the kernel's vmlinux." };
     private readonly Option<bool> _gdbWait = new("--gdb-wait") { Description = "With --gdb: stop before the first guest instruction until gdb continues (like QEMU's -S)." };
+    private readonly Option<string[]> _share = new("--share") { Description = "Share a host directory over virtio-9p: HOSTDIR[,tag=NAME][,ro], repeatable (QEMU -virtfs, crosvm --shared-dir, vng --rwdir/--rodir). /init mounts it at /mnt/NAME; NAME defaults to the directory's name." };
+    private readonly Option<string?> _rootShare = new("--root-share") { Description = "Boot with this host directory as the guest's read-only root over 9p (root=minivmm-root rootfstype=9p), no initramfs: host tools run in the guest as they are (vng's default root)." };
+    private readonly Option<string> _input = new("--input") { Description = "virtio-input keyboard and tablet fed from the scanout window: on, off, or auto (on when there is a window). QEMU: -device virtio-keyboard-pci -device virtio-tablet-pci; crosvm: --input.", DefaultValueFactory = _ => "auto" };
     private readonly Option<bool> _verbose = new("--verbose", "-v") { Description = "Say why the machine stopped even when it stopped cleanly, and list the compositor sockets." };
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _gdb, _gdbWait, _verbose })
+        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _share, _rootShare, _input, _gdb, _gdbWait, _verbose })
             command.Options.Add(option);
     }
 
@@ -97,6 +101,9 @@ internal sealed class RunOptions
             throw new UsageException("--gdb-wait needs --gdb [HOST:]PORT");
         var gdbEndpoint = gdbAddress is null ? null : ParseGdbEndpoint(gdbAddress);
 
+        var (shares, rootShare) = ParseShares(result.GetValue(_share) ?? [], result.GetValue(_rootShare));
+        if (rootShare is not null && result.GetValue(_initrd) is not null)
+            throw new UsageException("--root-share boots without an initramfs: drop --initrd (the kernel runs /init from the shared root, or init=)");
         var kernel = LoadKernel(result.GetValue(_kernel)!);
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
         string kvmDevice = Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
@@ -121,6 +128,9 @@ internal sealed class RunOptions
             Gpu = gpu,
             Display = display.Open(),
             ScreenshotOnExit = screenshot,
+            Shares = shares,
+            InputDevices = ParseInput(result.GetValue(_input)!, display.Kind != DisplayChoice.None.Kind),
+            RootShare = rootShare,
             Gdb = gdb,
         };
     }
@@ -147,6 +157,34 @@ internal sealed class RunOptions
         {
             throw new UsageException($"--gdb {endpoint}: cannot listen there ({error.Message})");
         }
+    }
+
+    private static bool ParseInput(string text, bool window) => text switch
+    {
+        "on" => true,
+        "off" => false,
+        "auto" => window,
+        _ => throw new UsageException($"--input '{text}' is not one of on, off, auto"),
+    };
+
+    private static (IReadOnlyList<ShareOptions> Shares, ShareOptions? Root) ParseShares(string[] values, string? rootValue)
+    {
+        var shares = new List<ShareOptions>();
+        foreach (var value in values)
+        {
+            if (!ShareOptions.TryParse(value, out var share, out string? error))
+                throw new UsageException($"--share {value}: {error}");
+            if (share!.Tag == ShareOptions.RootTag || shares.Any(other => other.Tag == share.Tag))
+                throw new UsageException($"--share {value}: tag '{share.Tag}' is taken (give tag=NAME)");
+            shares.Add(share);
+        }
+        ShareOptions? root = null;
+        if (rootValue is not null)
+        {
+            if (!ShareOptions.TryParse($"{rootValue},tag={ShareOptions.RootTag},ro", out root, out string? error))
+                throw new UsageException($"--root-share {rootValue}: {error}");
+        }
+        return (shares, root);
     }
 
     private static GpuOptions? ParseGpu(string text)

@@ -1,7 +1,7 @@
 using System.Net.Sockets;
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.Gpu.CrossDomain;
-using MiniVmm.GuestProxy.InProcess;
+using MiniVmm.ProxyHost;
 
 namespace MiniVmm.GuestProxy.Tests;
 

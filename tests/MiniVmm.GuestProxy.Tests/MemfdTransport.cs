@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Memory;
 using MiniVmm.Wayland;
 using Tmds.Linux;

@@ -1,8 +1,8 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.Drm;
-using MiniVmm.GuestProxy.InProcess;
 using MiniVmm.GuestProxy.Tests.Drm;
+using MiniVmm.ProxyHost;
 using MiniVmm.Wayland.Tests.Support;
 
 namespace MiniVmm.GuestProxy.Tests;

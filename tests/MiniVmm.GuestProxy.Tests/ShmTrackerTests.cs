@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.GuestProxy.Shm;
 using MiniVmm.Memory;
 using MiniVmm.Wayland;
@@ -193,6 +193,19 @@ public sealed class ShmTrackerTests : IDisposable
         Assert.Empty(_transport.Live);
         Assert.True(_clientFd.IsClosed);
         Assert.DoesNotContain(a, _transport.Live);
+    }
+
+    [Fact]
+    public void AReleasedWlShmGoesToTheCompositorAndItsPoolsCannotMakeBuffersWithoutAnother()
+    {
+        CreatePool(4096);
+        var released = Feed(w => WlShm.Release(w, Shm)); // wl_shm version 2, from the pinned wayland.xml
+
+        Assert.Null(released.Refusal);
+        Assert.Equal(Messages(w => WlShm.Release(w, Shm)), released.Bytes);
+        var refused = Feed(w => WlShmPool.CreateBuffer(w, Pool, BufferA, 0, Width, Height, Stride, WlShm.Format.Xrgb8888));
+        Assert.Contains("released every wl_shm", refused.Refusal, StringComparison.Ordinal);
+        Assert.Empty(_transport.Queries);
     }
 
     [Theory]

@@ -54,6 +54,25 @@ public sealed class CliErrorTests : IDisposable
         AssertOneLineError(Run("run", "--kernel", Payload(), "--initrd", WriteFile("empty.cpio", [])), "is empty");
 
     [Theory]
+    [InlineData("nope", "is not a directory")]
+    [InlineData("DIR,tag=a/b", "must be 1 to 31 letters")]
+    [InlineData("DIR,rw", "is not tag=NAME or ro")]
+    public void ABadShareIsRefused(string share, string expected) =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--share", share.Replace("DIR", _directory, StringComparison.Ordinal)), expected);
+
+    [Fact]
+    public void ABadInputValueIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--input", "maybe"), "--input 'maybe' is not one of on, off, auto");
+
+    [Fact]
+    public void TwoSharesWithOneTagAreRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--share", $"{_directory},tag=x", "--share", $"{_directory},tag=x"), "tag 'x' is taken");
+
+    [Fact]
+    public void ARootShareWithAnInitrdIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--root-share", _directory, "--initrd", WriteFile("x.cpio", [1])), "drop --initrd");
+
+    [Theory]
     [InlineData("70000", "the port must be a number")]
     [InlineData("gdb.example:1234", "the host must be localhost or an IP address")]
     [InlineData("localhost:", "the port must be a number")]

@@ -54,6 +54,9 @@ public sealed class LinuxSmokeTests
         // 1280x800 from our EDID with the 8x16 font: fbcon's text grid is 160x50.
         Assert.True(console.Contains("frame buffer device 160x50", StringComparison.Ordinal), context);
         Assert.True(console.Contains(HandOver, StringComparison.Ordinal), context);
+        // --input defaults to on with a window: the guest's virtio_input driver probes both devices.
+        Assert.True(console.Contains("input: MiniVmm Keyboard as", StringComparison.Ordinal), context);
+        Assert.True(console.Contains("input: MiniVmm Tablet as", StringComparison.Ordinal), context);
         // On kvm_pvm hosts too: the small kernel carries images/kernel/patches/0001-x86-entry-finish-pvm-syscall.patch,
         // so /init's system calls complete there and it reboots the VM itself.
         Assert.True(console.Contains("MINIVMM-INIT: 6.1", StringComparison.Ordinal), context);

@@ -1,4 +1,4 @@
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Drm;
@@ -25,7 +25,7 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
     private uint _queryRingHandle;
     private bool _pollOutstanding;
 
-    public DrmCrossDomainTransport(string devicePath = "/dev/dri/card0", uint channelType = Gpu.CrossDomain.CrossDomainConstants.ChannelTypeWayland)
+    public DrmCrossDomainTransport(string devicePath = "/dev/dri/card0", uint channelType = CrossDomainConstants.ChannelTypeWayland)
         : this(new LinuxDrmFile(), devicePath, channelType)
     {
     }
@@ -44,7 +44,7 @@ public sealed unsafe class DrmCrossDomainTransport : ICrossDomainTransport
         if (opened < 0)
             throw new InvalidOperationException($"open {_devicePath}: errno {-opened}");
         var parameters = stackalloc DrmVirtGpuContextSetParam[3];
-        parameters[0] = new() { Param = VirtGpuDrm.ParamCapsetId, Value = Gpu.CrossDomain.CrossDomainConstants.CapsetId };
+        parameters[0] = new() { Param = VirtGpuDrm.ParamCapsetId, Value = CrossDomainConstants.CapsetId };
         parameters[1] = new() { Param = VirtGpuDrm.ParamNumRings, Value = 2 };
         parameters[2] = new() { Param = VirtGpuDrm.ParamPollRingsMask, Value = 1UL << 1 };
         var init = new DrmVirtGpuContextInit { NumParams = 3, CtxSetParams = (ulong)parameters };

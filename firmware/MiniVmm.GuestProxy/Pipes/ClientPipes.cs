@@ -1,4 +1,4 @@
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;

@@ -1,3 +1,4 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Virtio;
 using MiniVmm.Wayland;
@@ -24,7 +25,7 @@ namespace MiniVmm.GuestProxy.Pipes;
 internal sealed partial class PipeRelay : IDisposable
 {
     /// <summary>Open pipes per direction: the device's own bound, and the most fds a session pins here.</summary>
-    public const int MaxOpenPipes = CrossDomainChannel.MaxPipes;
+    public const int MaxOpenPipes = CrossDomainConstants.MaxOpenPipes;
 
     /// <summary>READ bytes a session holds for clients that do not read their pipes; past it the pipe that overflows it is dropped (its client gets end-of-file early).</summary>
     public const int MaxBuffered = 16 << 20;

@@ -1,3 +1,4 @@
+using MiniVmm.CrossDomain;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 

@@ -1,4 +1,4 @@
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 
@@ -24,10 +24,6 @@ internal sealed partial class ShmTracker(ICrossDomainTransport transport, Client
     private readonly List<HostBlob> _toFree = [];
     private bool _viewporter; // a bound wp_viewporter may map surface damage to buffer pixels in ways not followed here
 
-    // wl_shm.release (opcode 1, wl_shm version 2): Debian's wayland.xml is version 1, so no constant is generated;
-    // a guest client may still bind version 2 from a newer host compositor.
-    private const ushort WlShmRelease = 1;
-
     /// <summary>Pixel bytes copied from client pools into host blobs so far.</summary>
     public long BytesCopied { get; private set; }
 
@@ -52,7 +48,7 @@ internal sealed partial class ShmTracker(ICrossDomainTransport transport, Client
             _surfaces[surface] = new SurfaceState();
         else if (_shms.Contains(id) && message.Opcode == WlShm.Requests.CreatePool)
             return CreatePool(id, ref body, fds, out replaced);
-        else if (_shms.Contains(id) && message.Opcode == WlShmRelease)
+        else if (_shms.Contains(id) && message.Opcode == WlShm.Requests.Release)
             _shms.Remove(id); // its pools live on, but their compositor pools need a live wl_shm
         else if (_pools.TryGetValue(id, out var pool))
             return PoolRequest(id, pool, message.Opcode, ref body, identifiers, replacement, out replaced);

@@ -22,7 +22,7 @@ public sealed partial class CrossDomainChannel : IDisposable
     public const int DefaultOutgoingLimitBytes = 8 << 20;
 
     /// <summary>Open pipes per channel, each direction: bounds the host fds a guest (or compositor) can pin.</summary>
-    public const int MaxPipes = 64;
+    public const int MaxPipes = CrossDomainConstants.MaxOpenPipes;
 
     /// <summary>READ_PIPE identifiers one SEND may carry: 1, as crosvm ("expected just one pipe pair").</summary>
     public const int MaxReadPipesPerSend = 1;

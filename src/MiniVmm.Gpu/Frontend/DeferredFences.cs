@@ -1,5 +1,3 @@
-using MiniVmm.Gpu.CrossDomain;
-
 namespace MiniVmm.Gpu.Frontend;
 
 /// <summary>

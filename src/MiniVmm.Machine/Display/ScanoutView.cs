@@ -8,7 +8,7 @@ namespace MiniVmm.Machine.Display;
 /// retried, so a guest flushing 60 frames a second does not pay a failed connect on each one.
 /// Not thread-safe: the display serialises calls.
 /// </summary>
-internal sealed class ScanoutView(int scanoutId, string socketPath, TextWriter? log) : IDisposable
+internal sealed class ScanoutView(int scanoutId, string socketPath, TextWriter? log, IWindowInput input) : IDisposable
 {
     private bool _mayNotOpen; // it failed once, or the display was disposed
     private (int Width, int Height) _lastSize;
@@ -28,6 +28,7 @@ internal sealed class ScanoutView(int scanoutId, string socketPath, TextWriter? 
             Title = TitleFor(scanoutId),
             Log = log,
             LogPrefix = scanoutId == 0 ? "wayland: " : $"wayland: scanout {scanoutId}: ",
+            Input = input,
         });
     }
 

@@ -24,13 +24,15 @@ public sealed class WaylandDisplay : IDisplay
     private CursorImage? _cursorImage;
     private (int ScanoutId, int X, int Y) _cursorPlace;
     private int _cursorShownOn = -1; // the scanout whose window draws the cursor now, -1 for none
+    // Windows open before the machine has its input devices: they all speak to this, which the machine connects later.
+    private readonly InputForwarder _input = new();
 
     private WaylandDisplay(string socketPath, TextWriter? log)
     {
         _socketPath = socketPath;
         _views = new ScanoutView[VirtioGpuConstants.VIRTIO_GPU_MAX_SCANOUTS];
         for (var id = 0; id < _views.Length; id++)
-            _views[id] = new ScanoutView(id, socketPath, log);
+            _views[id] = new ScanoutView(id, socketPath, log, _input);
     }
 
     /// <summary>Connects and maps scanout 0's window; throws <see cref="WaylandException"/> with one line when unreachable.</summary>
@@ -42,6 +44,21 @@ public sealed class WaylandDisplay : IDisplay
     }
 
     public string Description => $"window on {_socketPath}";
+
+    public void ConnectInput(IWindowInput input) => _input.Target = input;
+
+    /// <summary>Passes input on to the target once there is one (until then the guest has no devices to get it).</summary>
+    private sealed class InputForwarder : IWindowInput
+    {
+        private volatile IWindowInput? _target;
+
+        public IWindowInput? Target { set => _target = value; }
+
+        public void Key(uint code, bool pressed) => _target?.Key(code, pressed);
+        public void PointerMotion(double x, double y, int width, int height) => _target?.PointerMotion(x, y, width, height);
+        public void PointerButton(uint code, bool pressed) => _target?.PointerButton(code, pressed);
+        public void PointerWheel(int vertical, int horizontal) => _target?.PointerWheel(vertical, horizontal);
+    }
 
     /// <summary>Scanout 0's window (open from the start).</summary>
     public ScanoutWindow Window => _views[0].Window!;

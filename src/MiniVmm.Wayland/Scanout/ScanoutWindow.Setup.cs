@@ -15,6 +15,7 @@ public sealed partial class ScanoutWindow
     private uint _surface;
     private uint _xdgSurface;
     private uint _toplevel;
+    private WindowSeat? _seat;
 
     private void SetUp()
     {
@@ -26,6 +27,8 @@ public sealed partial class ScanoutWindow
         _wmBase = Bind(registry, XdgWmBase.Info, 1, XdgWmBase.Version, XdgWmBase.EventDispatcher(_listener));
         if (_globals.ContainsKey(WlSubcompositor.Info.Name))
             _subcompositor = Bind(registry, WlSubcompositor.Info, 1, 1, null); // optional: only the guest cursor needs it
+        if (_options.Input is { } input)
+            _seat = WindowSeat.Bind(_connection, input, () => _buffers is { } buffers ? (buffers.Width, buffers.Height) : (0, 0), registry, _globals);
 
         var writer = _connection.Writer;
         _surface = _connection.Create(WlSurface.Info, null);
@@ -69,6 +72,7 @@ public sealed partial class ScanoutWindow
         {
             var writer = _connection.Writer;
             DestroyCursorLocked();
+            _seat?.Release();
             _buffers?.Destroy(_connection);
             _buffers = null;
             XdgToplevel.Destroy(writer, _toplevel);

@@ -25,6 +25,9 @@ public sealed class ScanoutWindowOptions
     /// <summary>Starts every <see cref="Log"/> line: says which window speaks when there are several.</summary>
     public string LogPrefix { get; init; } = "wayland: ";
 
+    /// <summary>Where the seat's keys, pointer motion, buttons and wheel go (null: the window binds no seat).</summary>
+    public IWindowInput? Input { get; init; }
+
     /// <summary>Every Wayland message, both directions (the --trace wayland output).</summary>
     public TextWriter? Trace { get; init; }
 }

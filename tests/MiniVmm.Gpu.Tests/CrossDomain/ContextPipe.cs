@@ -1,4 +1,3 @@
-using MiniVmm.Gpu.CrossDomain;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;

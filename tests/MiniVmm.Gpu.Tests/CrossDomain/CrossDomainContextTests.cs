@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using MiniVmm.Gpu.CrossDomain;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;

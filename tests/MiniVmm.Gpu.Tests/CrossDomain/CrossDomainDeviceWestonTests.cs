@@ -1,6 +1,5 @@
 using System.Buffers.Binary;
 using System.Text;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 using MiniVmm.Wayland.Tests.Support;

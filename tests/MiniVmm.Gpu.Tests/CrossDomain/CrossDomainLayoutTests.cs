@@ -1,5 +1,4 @@
 using System.Runtime.CompilerServices;
-using MiniVmm.Gpu.CrossDomain;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;
 

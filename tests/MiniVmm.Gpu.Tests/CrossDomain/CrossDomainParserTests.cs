@@ -1,5 +1,3 @@
-using MiniVmm.Gpu.CrossDomain;
-
 namespace MiniVmm.Gpu.Tests.CrossDomain;
 
 /// <summary>The SUBMIT_3D stream parser on hand-written hex vectors (little-endian, as the guest writes them).</summary>

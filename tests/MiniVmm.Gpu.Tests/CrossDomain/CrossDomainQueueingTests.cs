@@ -2,7 +2,6 @@ using System.Diagnostics;
 using System.IO.Pipes;
 using System.Net.Sockets;
 using Microsoft.Win32.SafeHandles;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using MiniVmm.Gpu.CrossDomain;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;
 

@@ -1,6 +1,5 @@
 using System.Diagnostics;
 using System.Runtime.InteropServices;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Tests.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;

@@ -1,5 +1,4 @@
 using System.Net.Sockets;
-using MiniVmm.Gpu.CrossDomain;
 
 namespace MiniVmm.Gpu.Tests.CrossDomain;
 

@@ -1,4 +1,3 @@
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

@@ -1,5 +1,4 @@
 using MiniVmm.Gpu.Tests.Winsrv;
-using MiniVmm.Gpu.CrossDomain;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 
 namespace MiniVmm.Gpu.Tests.Hostile;

@@ -1,4 +1,3 @@
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Wayland;
 using static MiniVmm.Gpu.Protocol.VirtioGpuCtrlType;
 

@@ -1,5 +1,5 @@
 using Microsoft.Win32.SafeHandles;
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.GuestProxy.Drm;
 using MiniVmm.GuestProxy.Native;
 using MiniVmm.Memory;

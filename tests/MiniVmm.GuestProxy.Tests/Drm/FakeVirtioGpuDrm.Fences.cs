@@ -1,3 +1,4 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.GuestProxy.Drm;
 using MiniVmm.TestSupport;

@@ -1,7 +1,8 @@
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.GuestProxy.Drm;
-using MiniVmm.GuestProxy.InProcess;
+using MiniVmm.ProxyHost;
 using Tmds.Linux;
 using static Tmds.Linux.LibC;
 

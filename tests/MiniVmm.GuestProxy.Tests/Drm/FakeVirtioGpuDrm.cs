@@ -1,7 +1,8 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.GuestProxy.Drm;
-using MiniVmm.GuestProxy.InProcess;
+using MiniVmm.ProxyHost;
 using static Tmds.Linux.LibC;
 
 namespace MiniVmm.GuestProxy.Tests.Drm;

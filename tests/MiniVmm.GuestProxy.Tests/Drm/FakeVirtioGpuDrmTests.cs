@@ -1,5 +1,5 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.GuestProxy.Drm;
 using static Tmds.Linux.LibC;
 

@@ -1,5 +1,5 @@
 using System.IO.Pipes;
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
 using MiniVmm.Wayland.Protocol;
 

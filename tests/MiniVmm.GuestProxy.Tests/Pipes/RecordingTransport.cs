@@ -1,4 +1,4 @@
-using MiniVmm.Gpu.CrossDomain;
+using MiniVmm.CrossDomain;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Tests.Pipes;

@@ -1,10 +1,10 @@
 using System.Diagnostics;
 using System.IO.Pipes;
 using Microsoft.Win32.SafeHandles;
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.Gpu.CrossDomain;
-using MiniVmm.GuestProxy.InProcess;
 using MiniVmm.GuestProxy.Native;
+using MiniVmm.ProxyHost;
 using MiniVmm.Wayland;
 
 namespace MiniVmm.GuestProxy.Tests.Pipes;

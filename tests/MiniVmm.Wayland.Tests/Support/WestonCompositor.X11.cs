@@ -20,6 +20,9 @@ public sealed partial class WestonCompositor
     private Process? _xvfb;
     private string? _xDisplay; // ":N" while an Xvfb of ours runs
 
+    /// <summary>The private Xvfb's DISPLAY (x11 backend only): where synthetic X input (xdotool) reaches Weston.</summary>
+    public string? XDisplay => _xDisplay;
+
     /// <summary>
     /// Starts Xvfb (under `timeout`, like Weston) and returns its DISPLAY. -displayfd 1 makes the server pick a free
     /// display number and print it on stdout once it accepts clients, so parallel tests never race for a number.

@@ -1,11 +1,11 @@
 using System.Runtime.InteropServices;
-using MiniVmm.Gpu.CrossDomain;
 
-namespace MiniVmm.GuestProxy;
+namespace MiniVmm.CrossDomain;
 
 /// <summary>
-/// Encodes the guest's cross-domain commands and decodes the host's ring messages. Both transports share it: only
-/// the way the bytes reach the device differs. The structs are MiniVmm.Gpu's, so host and guest cannot drift.
+/// The guest side: encodes its cross-domain commands within the limits a guest keeps, and decodes the host's ring
+/// messages. Every guest transport shares it (the DRM one in the guest, the in-process one on the host): only the way
+/// the bytes reach the device differs. The structs are the ones the device parses, so host and guest cannot drift.
 /// </summary>
 public static class CrossDomainWire
 {
@@ -89,5 +89,6 @@ public static class CrossDomainWire
         throw new InvalidDataException($"unknown ring message {header.Cmd}");
     }
 
-    internal static byte[] Bytes<T>(in T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
+    /// <summary>A wire struct's bytes, as a guest puts them in a command buffer.</summary>
+    public static byte[] Bytes<T>(in T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
 }

@@ -5,7 +5,7 @@ using MiniVmm.Memory;
 using MiniVmm.TestSupport;
 using MiniVmm.Virtio;
 
-namespace MiniVmm.GuestProxy.InProcess;
+namespace MiniVmm.ProxyHost;
 
 /// <summary>
 /// MiniVmm's virtio-gpu device model in this process, driven the way the Linux virtio_gpu driver drives it: a

@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MiniVmm.Gpu.CrossDomain;
+namespace MiniVmm.CrossDomain;
 
 /// <summary>Why a host message does not fit a ring. The device then drops the message and logs; the guest is not at fault.</summary>
 public enum CrossDomainRingError : byte

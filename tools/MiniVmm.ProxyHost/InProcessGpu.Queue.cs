@@ -4,7 +4,7 @@ using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
 using MiniVmm.TestSupport;
 
-namespace MiniVmm.GuestProxy.InProcess;
+namespace MiniVmm.ProxyHost;
 
 /// <summary>
 /// The control queue, shared by the sending threads and the thread waiting on a POLL: chains are added under a lock,

@@ -1,4 +1,4 @@
-namespace MiniVmm.Gpu.CrossDomain;
+namespace MiniVmm.CrossDomain;
 
 /// <summary>
 /// One decoded guest command of a SUBMIT_3D stream. Payload bytes (SEND's Wayland data, WRITE's pipe data) are not

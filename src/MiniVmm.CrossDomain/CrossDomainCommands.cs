@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MiniVmm.Gpu.CrossDomain;
+namespace MiniVmm.CrossDomain;
 
 /// <summary>One identifier of a SEND or RECEIVE: a blob resource, a pipe, with its type and size.</summary>
 public readonly record struct CrossDomainIdentifier(uint Id, uint Type, uint Size);
@@ -12,7 +12,7 @@ public readonly record struct CrossDomainIdentifier(uint Id, uint Type, uint Siz
 /// </summary>
 public static class CrossDomainCommands
 {
-    public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => Bytes(new CrossDomainInit
+    public static byte[] Init(uint queryRing, uint channelRing, uint channelType) => CrossDomainWire.Bytes(new CrossDomainInit
     {
         Hdr = Header(CrossDomainCmd.Init, CrossDomainInit.Size),
         QueryRingId = queryRing,
@@ -20,7 +20,7 @@ public static class CrossDomainCommands
         ChannelType = channelType,
     });
 
-    public static byte[] Poll() => Bytes(new CrossDomainPoll { Hdr = Header(CrossDomainCmd.Poll, CrossDomainPoll.Size) });
+    public static byte[] Poll() => CrossDomainWire.Bytes(new CrossDomainPoll { Hdr = Header(CrossDomainCmd.Poll, CrossDomainPoll.Size) });
 
     /// <summary>
     /// SEND of <paramref name="data"/> (padded to 4-byte multiples, as hosts want) naming <paramref name="identifiers"/>:
@@ -66,6 +66,4 @@ public static class CrossDomainCommands
         data.CopyTo(bytes.AsSpan(headerSize));
         return bytes;
     }
-
-    private static byte[] Bytes<T>(in T value) where T : unmanaged => MemoryMarshal.AsBytes(new ReadOnlySpan<T>(in value)).ToArray();
 }

@@ -1,11 +1,12 @@
+using MiniVmm.CrossDomain;
 using MiniVmm.Gpu;
-using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
+using MiniVmm.GuestProxy;
 using MiniVmm.Memory;
 using MiniVmm.TestSupport;
 using MiniVmm.Wayland;
 
-namespace MiniVmm.GuestProxy.InProcess;
+namespace MiniVmm.ProxyHost;
 
 /// <summary>
 /// A cross-domain context on MiniVmm's own device model (<see cref="InProcessGpu"/>), driven the way the Linux

@@ -1,7 +1,7 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
-namespace MiniVmm.Gpu.CrossDomain;
+namespace MiniVmm.CrossDomain;
 
 // The cross-domain context type (capset 5), v1 core: the commands 1..7 that sommelier and wayland-proxy-virtwl speak,
 // with 28 identifiers per message (crosvm d559e5ca rutabaga_gfx/src/cross_domain/cross_domain_protocol.rs; the
@@ -62,6 +62,12 @@ public static class CrossDomainConstants
 
     /// <summary>READ carries at most a page minus its 24-byte struct.</summary>
     public const int MaxReadWriteData = RingSize - CrossDomainReadWrite.Size;
+
+    /// <summary>
+    /// Open pipes per context, each direction: MiniVmm's own bound on the fds a guest (or compositor) can pin on the
+    /// host, not an upstream number. The guest proxy keeps the same bound, so it refuses a pipe the host would.
+    /// </summary>
+    public const int MaxOpenPipes = 64;
 
     /// <summary>INIT before the channel ring was added (the host uses the query ring for both).</summary>
     public const int InitLegacySize = 16;

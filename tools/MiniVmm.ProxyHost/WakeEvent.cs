@@ -1,7 +1,7 @@
 using MiniVmm.Wayland;
 using static Tmds.Linux.LibC;
 
-namespace MiniVmm.GuestProxy.InProcess;
+namespace MiniVmm.ProxyHost;
 
 /// <summary>A waiting thread's eventfd (rented for one wait): written by the interrupt, polled by that thread.</summary>
 internal sealed unsafe class WakeEvent : IDisposable

@@ -3,7 +3,7 @@ using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu;
 using Tmds.Linux;
 
-namespace MiniVmm.GuestProxy.InProcess;
+namespace MiniVmm.ProxyHost;
 
 /// <summary>
 /// The host-visible region of an in-process device. Nothing is mapped anywhere: a guest would see the pages through

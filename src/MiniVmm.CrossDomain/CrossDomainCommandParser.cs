@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace MiniVmm.Gpu.CrossDomain;
+namespace MiniVmm.CrossDomain;
 
 /// <summary>
 /// Splits a SUBMIT_3D payload into cross-domain commands: read a header, check cmd_size against the struct and the
