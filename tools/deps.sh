@@ -6,11 +6,12 @@
 #          (wayland-info, an unmodified client run through the guest proxy), xvfb (an X server for Weston's x11
 #          backend, the one Weston 10 backend that has a wl_seat, hence a keyboard keymap fd), xdotool (synthetic X
 #          input into that Weston, which the virtio-input test turns into guest evdev events), xz-utils zstd lz4
-#          gzip (the boot loader's decompressor tests cross-check against the real tools)
+#          gzip (the boot loader's decompressor tests cross-check against the real tools), gdb (the gdb stub's batch
+#          session against the small kernel)
 # Re-running is a no-op when everything is present.
 set -euo pipefail
 
-packages=(libwayland-dev weston wayland-utils xvfb xdotool xz-utils zstd lz4 gzip cpio)
+packages=(libwayland-dev weston wayland-utils xvfb xdotool xz-utils zstd lz4 gzip cpio gdb)
 missing=()
 for package in "${packages[@]}"; do
 	dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")

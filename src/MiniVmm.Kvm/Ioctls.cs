@@ -39,6 +39,7 @@ internal static unsafe class Ioctls
     public static readonly nuint SetCpuid2 = IoctlNumber.IOW(0x90, 8);
     public static readonly nuint GetMpState = IoctlNumber.IOR(0x98, 4);
     public static readonly nuint SetMpState = IoctlNumber.IOW(0x99, 4);
+    public static readonly nuint SetGuestDebug = IoctlNumber.IOW(0x9B, sizeof(KvmGuestDebug));
     public static readonly nuint GetVcpuEvents = IoctlNumber.IOR(0x9F, sizeof(KvmVcpuEvents));
     public static readonly nuint SetVcpuEvents = IoctlNumber.IOW(0xA0, sizeof(KvmVcpuEvents));
     public static readonly nuint GetXsave = IoctlNumber.IOR(0xA4, sizeof(KvmXsave));

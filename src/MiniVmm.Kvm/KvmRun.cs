@@ -96,6 +96,9 @@ public readonly unsafe struct KvmRun
     // system_event: type u32 @32.
     public KvmSystemEventType SystemEventType => (KvmSystemEventType)Read<uint>(UnionOffset);
 
+    // debug (kvm_debug_exit_arch): exception u32 @32, pc u64 @40; the exception number is read with ExceptionNumber.
+    public ulong DebugPc => Read<ulong>(UnionOffset + 8);
+
     // ex: exception u32 @32, error_code u32 @36.
     public uint ExceptionNumber => Read<uint>(UnionOffset);
     public uint ExceptionErrorCode => Read<uint>(UnionOffset + 4);

@@ -57,6 +57,8 @@ public sealed unsafe class KvmVcpu : KvmFd
     public void SetLapic(in KvmLapicState lapic) => IoctlIn("KVM_SET_LAPIC", Ioctls.SetLapic, lapic);
     public KvmVcpuEvents GetVcpuEvents() => IoctlOut<KvmVcpuEvents>("KVM_GET_VCPU_EVENTS", Ioctls.GetVcpuEvents);
     public void SetVcpuEvents(in KvmVcpuEvents events) => IoctlIn("KVM_SET_VCPU_EVENTS", Ioctls.SetVcpuEvents, events);
+    /// <summary>KVM_SET_GUEST_DEBUG: which guest debug events exit to the VMM (software breakpoints, single step).</summary>
+    public void SetGuestDebug(KvmGuestDebugFlags flags) => IoctlIn("KVM_SET_GUEST_DEBUG", Ioctls.SetGuestDebug, new KvmGuestDebug { Control = flags });
     public uint GetMpState() => IoctlOut<uint>("KVM_GET_MP_STATE", Ioctls.GetMpState);
     public void SetMpState(uint state) => IoctlIn("KVM_SET_MP_STATE", Ioctls.SetMpState, state);
 

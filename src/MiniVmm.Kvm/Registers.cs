@@ -145,3 +145,31 @@ public struct KvmTranslation
     public byte Valid, Writeable, Usermode;
     public byte Padding0, Padding1, Padding2, Padding3, Padding4;
 }
+
+/// <summary>KVM_GUESTDBG_* bits of kvm_guest_debug.control.</summary>
+[Flags]
+public enum KvmGuestDebugFlags : uint
+{
+    None = 0,
+    Enable = 0x1,
+    SingleStep = 0x2,
+    /// <summary>Guest #BP exits to the VMM as KVM_EXIT_DEBUG instead of reaching the guest's handler.</summary>
+    UseSoftwareBreakpoints = 0x1_0000,
+    /// <summary>No interrupt is injected while single-stepping (Linux 5.16+), so a step does not land in the timer handler.</summary>
+    BlockInterrupts = 0x10_0000,
+}
+
+/// <summary>struct kvm_guest_debug (72 bytes): control flags, then the x86 debug registers (unused here: no hardware breakpoints).</summary>
+[StructLayout(LayoutKind.Sequential)]
+public struct KvmGuestDebug
+{
+    public KvmGuestDebugFlags Control;
+    public uint Padding;
+    public DebugRegisters DebugRegisters;
+}
+
+[InlineArray(8)]
+public struct DebugRegisters
+{
+    private ulong _element0;
+}

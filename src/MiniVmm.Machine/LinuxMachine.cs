@@ -47,6 +47,8 @@ public static class LinuxMachine
             new LoadOptions { InitrdName = options.Initrd.Length > 0 ? "initrd" : null, PciInterruptRoutes = pci.InterruptRoutes });
         TraceBoot(options, boot, commandLine);
         machine.SetBootState(boot);
+        using var gdb = options.Gdb;
+        gdb?.Start(machine, diagnostics);
 
         using var console = OpenConsole(options, machine);
         var uart = new Serial16550(machine.InterruptLine(Com1Gsi), console);

@@ -51,6 +51,8 @@ public sealed class LinuxMachineOptions
     public IDisplay? Display { get; init; }
     /// <summary>Write the scanout as PNG here when the machine stops.</summary>
     public string? ScreenshotOnExit { get; init; }
+    /// <summary>--gdb: a bound gdb stub listener; the machine starts it before the vCPUs run and disposes it when it stops.</summary>
+    public Debug.GdbServer? Gdb { get; init; }
     /// <summary>Console input; null means the process's stdin.</summary>
     public Stream? Input { get; init; }
     /// <summary>Console output for <see cref="SerialTargetKind.Stdio"/>; null means the process's stdout.</summary>

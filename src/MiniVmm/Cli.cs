@@ -16,6 +16,7 @@ public static class Cli
           minivmm run --kernel bzImage --initrd initramfs.cpio --append "quiet" --memory 1G --cpus 2
           minivmm run --kernel bzImage --serial file:console.log --exit-on-output "Run /init as init process"
           minivmm run --kernel vmlinux --trace exits,emulation
+          minivmm run --kernel bzImage --append nokaslr --gdb 1234 --gdb-wait    (then: gdb vmlinux -ex 'target remote :1234')
 
         Console keys (--serial stdio, like QEMU's): Ctrl-A h lists them, Ctrl-A b sends a break (the
         guest's magic SysRq), Ctrl-A s writes a screenshot, Ctrl-A x quits, Ctrl-A Ctrl-A sends Ctrl-A.

@@ -3,6 +3,7 @@ using MiniVmm.Boot;
 using MiniVmm.Gpu;
 using MiniVmm.Kvm;
 using MiniVmm.Machine;
+using MiniVmm.Machine.Debug;
 using MiniVmm.Memory;
 using MiniVmm.NineP;
 
@@ -26,6 +27,8 @@ internal sealed class RunOptions
     private readonly Option<string> _display = new("--display") { Description = "Show the scanout: wayland (a window on the host compositor), none (headless), or auto (wayland when a compositor socket exists).", DefaultValueFactory = _ => "auto" };
     private readonly Option<string[]> _waylandSocket = new("--wayland-socket") { Description = "A host compositor socket: PATH[,name=NAME], repeatable. The unnamed one (default $XDG_RUNTIME_DIR/$WAYLAND_DISPLAY) serves the window and Wayland channel 1; named ones get channels 20, 21, ... 31 in order." };
     private readonly Option<string?> _screenshot = new("--screenshot-on-exit") { Description = "Write the scanout to this PNG file when the machine stops (SIGUSR1 or Ctrl-A s writes one at any time)." };
+    private readonly Option<string?> _gdb = new("--gdb") { Description = "Serve gdb's remote protocol on [HOST:]PORT (localhost by default; like QEMU's -gdb tcp::PORT, crosvm's --gdb PORT): `target remote :PORT` in gdb with the kernel's vmlinux." };
+    private readonly Option<bool> _gdbWait = new("--gdb-wait") { Description = "With --gdb: stop before the first guest instruction until gdb continues (like QEMU's -S)." };
     private readonly Option<string[]> _share = new("--share") { Description = "Share a host directory over virtio-9p: HOSTDIR[,tag=NAME][,ro], repeatable (QEMU -virtfs, crosvm --shared-dir, vng --rwdir/--rodir). /init mounts it at /mnt/NAME; NAME defaults to the directory's name." };
     private readonly Option<string?> _rootShare = new("--root-share") { Description = "Boot with this host directory as the guest's read-only root over 9p (root=minivmm-root rootfstype=9p), no initramfs: host tools run in the guest as they are (vng's default root)." };
     private readonly Option<string> _input = new("--input") { Description = "virtio-input keyboard and tablet fed from the scanout window: on, off, or auto (on when there is a window). QEMU: -device virtio-keyboard-pci -device virtio-tablet-pci; crosvm: --input.", DefaultValueFactory = _ => "auto" };
@@ -33,7 +36,7 @@ internal sealed class RunOptions
 
     public void AddTo(Command command)
     {
-        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _share, _rootShare, _input, _verbose })
+        foreach (var option in new Option[] { _kernel, _initrd, _append, _memory, _cpus, _serial, _gpu, _display, _waylandSocket, _screenshot, _trace, _cpuidHide, _exitOn, _timeout, _noHostCompat, _share, _rootShare, _input, _gdb, _gdbWait, _verbose })
             command.Options.Add(option);
     }
 
@@ -92,6 +95,12 @@ internal sealed class RunOptions
         if (gpu is not null)
             gpu = gpu with { WaylandSockets = sockets };
 
+        string? gdbAddress = result.GetValue(_gdb);
+        bool gdbWait = result.GetValue(_gdbWait);
+        if (gdbWait && gdbAddress is null)
+            throw new UsageException("--gdb-wait needs --gdb [HOST:]PORT");
+        var gdbEndpoint = gdbAddress is null ? null : ParseGdbEndpoint(gdbAddress);
+
         var (shares, rootShare) = ParseShares(result.GetValue(_share) ?? [], result.GetValue(_rootShare));
         if (rootShare is not null && result.GetValue(_initrd) is not null)
             throw new UsageException("--root-share boots without an initramfs: drop --initrd (the kernel runs /init from the shared root, or init=)");
@@ -99,6 +108,8 @@ internal sealed class RunOptions
         byte[] initrd = LoadInitrd(result.GetValue(_initrd));
         string kvmDevice = Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
         CheckKvm(kvmDevice);
+        // Bound last, once nothing else can fail: the listener belongs to the machine from here on.
+        var gdb = gdbEndpoint is null ? null : ListenForGdb(gdbEndpoint, gdbWait);
 
         return new LinuxMachineOptions
         {
@@ -120,7 +131,32 @@ internal sealed class RunOptions
             Shares = shares,
             InputDevices = ParseInput(result.GetValue(_input)!, display.Kind != DisplayChoice.None.Kind),
             RootShare = rootShare,
+            Gdb = gdb,
         };
+    }
+
+    private static System.Net.IPEndPoint ParseGdbEndpoint(string text)
+    {
+        try
+        {
+            return GdbServer.ParseEndpoint(text);
+        }
+        catch (FormatException error)
+        {
+            throw new UsageException(error.Message);
+        }
+    }
+
+    private static GdbServer ListenForGdb(System.Net.IPEndPoint endpoint, bool wait)
+    {
+        try
+        {
+            return GdbServer.Listen(endpoint, wait);
+        }
+        catch (System.Net.Sockets.SocketException error)
+        {
+            throw new UsageException($"--gdb {endpoint}: cannot listen there ({error.Message})");
+        }
     }
 
     private static bool ParseInput(string text, bool window) => text switch

@@ -72,6 +72,26 @@ public sealed class CliErrorTests : IDisposable
     public void ARootShareWithAnInitrdIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--root-share", _directory, "--initrd", WriteFile("x.cpio", [1])), "drop --initrd");
 
+    [Theory]
+    [InlineData("70000", "the port must be a number")]
+    [InlineData("gdb.example:1234", "the host must be localhost or an IP address")]
+    [InlineData("localhost:", "the port must be a number")]
+    public void ABadGdbAddressIsRefused(string address, string fragment) =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--gdb", address), fragment);
+
+    [Fact]
+    public void GdbWaitWithoutGdbIsRefused() =>
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--gdb-wait"), "--gdb-wait needs --gdb");
+
+    [KvmFact]
+    public void AGdbPortInUseIsRefused()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        AssertOneLineError(Run("run", "--kernel", Payload(), "--gdb", port.ToString(System.Globalization.CultureInfo.InvariantCulture)), "cannot listen there");
+    }
+
     [Fact]
     public void TooLittleMemoryIsRefused() =>
         AssertOneLineError(Run("run", "--kernel", Payload(), "--memory", "1M"), "too small");

@@ -17,6 +17,7 @@ public sealed class LayoutTests
         Assert.Equal(4096, Unsafe.SizeOf<KvmXsave>());
         Assert.Equal(1024, Unsafe.SizeOf<KvmLapicState>());
         Assert.Equal(16, Unsafe.SizeOf<KvmMsrEntry>());
+        Assert.Equal(72, Unsafe.SizeOf<KvmGuestDebug>());
         Assert.Equal(40, Unsafe.SizeOf<KvmCpuidEntry2>());
         Assert.Equal(64, Unsafe.SizeOf<KvmVcpuEvents>());
         Assert.Equal(24, Unsafe.SizeOf<KvmTranslation>());

@@ -62,7 +62,8 @@ public sealed class InstructionFallback
         return true;
     }
 
-    private static void Inject(KvmVcpu vcpu, byte vector, uint? errorCode = null)
+    /// <summary>Injects an exception (RIP is left as it is: the caller decides fault or trap).</summary>
+    internal static void Inject(KvmVcpu vcpu, byte vector, uint? errorCode = null)
     {
         var events = vcpu.GetVcpuEvents();
         events.ExceptionInjected = 1;

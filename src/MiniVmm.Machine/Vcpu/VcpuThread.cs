@@ -1,5 +1,6 @@
 using MiniVmm.Kvm;
 using MiniVmm.Machine.Bus;
+using MiniVmm.Machine.Debug;
 using MiniVmm.Memory;
 
 namespace MiniVmm.Machine.Vcpu;
@@ -17,6 +18,7 @@ public sealed class VcpuThread
     private readonly Tracer _tracer;
     private readonly GuestVirtualMemory _virtualMemory;
     private readonly InstructionFallback _fallback = new();
+    private GuestDebugger? _debugger;
     private volatile bool _stopping;
     private nuint _pthread;
     private long _exitCount;
@@ -34,6 +36,13 @@ public sealed class VcpuThread
     public int Id => _vcpu.Id;
     public long ExitCount => Interlocked.Read(ref _exitCount);
     public InstructionFallback Fallback => _fallback;
+    internal KvmVcpu Vcpu => _vcpu;
+
+    /// <summary>Set before <see cref="Run"/> when a gdb stub is attached to the machine; null keeps the loop as it is.</summary>
+    internal GuestDebugger? Debugger
+    {
+        set => _debugger = value;
+    }
 
     /// <summary>The run loop; returns when the machine stops.</summary>
     public void Run()
@@ -41,6 +50,7 @@ public sealed class VcpuThread
         _pthread = VcpuKicker.CurrentThread();
         while (!_stopping)
         {
+            _debugger?.BeforeRun(this); // parks here while gdb has the machine stopped
             if (!_vcpu.Run())
             {
                 _vcpu.RunState.SetImmediateExit(false);
@@ -56,6 +66,12 @@ public sealed class VcpuThread
     public void Stop()
     {
         _stopping = true;
+        Interrupt();
+    }
+
+    /// <summary>Kicks the vCPU out of KVM_RUN (or makes its next KVM_RUN return at once) so the loop runs again. Safe from any thread.</summary>
+    public void Interrupt()
+    {
         _vcpu.RequestImmediateExit();
         if (_pthread != 0)
             VcpuKicker.Kick(_pthread);
@@ -73,6 +89,9 @@ public sealed class VcpuThread
                 return true;
             case KvmExitReason.InternalError when run.InternalSuberror == KvmInternalError.EmulationFailure:
                 return TryCompleteInstruction();
+            case KvmExitReason.Debug when _debugger is not null:
+                _debugger.OnDebugExit(this, run.ExceptionNumber, run.DebugPc);
+                return true;
             case KvmExitReason.SystemEvent:
                 return StopForSystemEvent(run.SystemEventType);
             case KvmExitReason.Intr:
@@ -132,6 +151,9 @@ public sealed class VcpuThread
         var regs = _vcpu.GetRegs();
         var sregs = _vcpu.GetSregs();
         var decoded = DecodedInstruction.AtRip(_virtualMemory, in regs, in sregs);
+        // kvm_pvm fails int3 at CPL0: one of gdb's breakpoints stops the machine instead of reaching the guest.
+        if (_debugger is not null && decoded?.Instruction.Code == Iced.Intel.Code.Int3 && _debugger.OnBreakpointInstruction(this, regs.Rip))
+            return true;
         if (decoded is not null && !decoded.Instruction.IsInvalid && _fallback.TryComplete(_vcpu, _virtualMemory, decoded))
         {
             _tracer.Write(TraceCategories.Emulation, $"vcpu{Id} completed '{decoded.Text}' at 0x{regs.Rip:x} for the host KVM");
