@@ -11,7 +11,7 @@ namespace MiniVmm.Gpu.Backend;
 /// lock; this table only hands contexts out, and a removed context is disposed by the caller after the lock.
 /// Not thread-safe: <see cref="VirtioGpuBackend"/> calls it with the resource lock held.
 /// </summary>
-internal sealed class ContextTable(GpuOptions options, HostBudget budget)
+internal sealed class ContextTable(GpuOptions options, HostBudget budget, CrossDomainLedger ledger)
 {
     /// <summary>Size of CrossDomainCapabilities (reference §2.1).</summary>
     public const uint CrossDomainCapabilitiesSize = 16;
@@ -87,7 +87,7 @@ internal sealed class ContextTable(GpuOptions options, HostBudget budget)
             return refused;
         var crossDomain = capset == VirtioGpuConstants.VIRTIO_GPU_CAPSET_CROSS_DOMAIN
             ? new CrossDomainContext(ctxId, host, options.WaylandSockets, _crossDomainLoop ??= new EventLoop("minivmm-gpu-xd"),
-                _onCrossDomainReadable ?? PumpWithoutDevice, options.CrossDomainTrace)
+                _onCrossDomainReadable ?? PumpWithoutDevice, ledger, options.CrossDomainTrace)
             : null;
         _contexts.Add(ctxId, new GpuContext(ctxId, capset, debugName, crossDomain));
         return GpuResponse.OkNoData;

@@ -1,3 +1,5 @@
+using MiniVmm.Gpu.CrossDomain;
+
 namespace MiniVmm.Gpu.Backend;
 
 /// <summary>
@@ -7,7 +9,8 @@ namespace MiniVmm.Gpu.Backend;
 /// and the stored run), every blob (a HOST3D blob's pages, a GUEST blob's entries), contexts, and what a scanout makes
 /// the display hold (the window's two shm buffers and its shadow frame, plus a blob scanout's own copy). Beside the
 /// bytes, object counts are capped (<see cref="MaxObjects"/>, <see cref="MaxBackingEntries"/>), so a flood of tiny
-/// objects stops as early as one huge one. A refused charge is RESP_ERR_OUT_OF_MEMORY and the device goes on serving.
+/// objects stops as early as one huge one. Bytes queued for compositors by cross-domain channels (their
+/// <see cref="CrossDomainLedger"/>) count against the same budget. A refused charge is RESP_ERR_OUT_OF_MEMORY and the device goes on serving.
 /// Shared by the resource, blob, scanout and context tables; guarded by the resource lock (see <see cref="VirtioGpuBackend"/>).
 /// </summary>
 internal sealed class HostBudget(long maxBytes)
@@ -42,6 +45,12 @@ internal sealed class HostBudget(long maxBytes)
     /// </summary>
     public long HostBytes { get; set; }
 
+    /// <summary>The device's cross-domain totals: their queued bytes count against <see cref="MaxBytes"/> too.</summary>
+    public CrossDomainLedger? CrossDomain { get; set; }
+
+    /// <summary>What is left for queues (read without the resource lock by the ledger: a long read is atomic).</summary>
+    public long RoomForQueues => MaxBytes - Bytes - (CrossDomain?.QueuedBytes ?? 0);
+
     /// <summary>Charges <paramref name="bytes"/>, <paramref name="objects"/> and <paramref name="entries"/>, or nothing and the refusal.</summary>
     public GpuResponse? TryCharge(string what, long bytes, int objects = 0, long entries = 0, int fds = 0)
     {
@@ -63,9 +72,10 @@ internal sealed class HostBudget(long maxBytes)
             return GpuResponse.ErrOutOfMemory($"{what}: {MaxObjects} resources, blobs and contexts exist already");
         if (entries > MaxBackingEntries - BackingEntries)
             return GpuResponse.ErrOutOfMemory($"{what}: {entries} backing entries would pass the cap of {MaxBackingEntries} ({BackingEntries} held)");
-        if (bytes > MaxBytes - Bytes)
+        long queued = CrossDomain?.QueuedBytes ?? 0;
+        if (bytes > MaxBytes - Bytes - queued)
             return GpuResponse.ErrOutOfMemory(
-                $"{what} costs {bytes} bytes of host memory; {Bytes} of the {MaxBytes}-byte budget (max-host-memory) are in use");
+                $"{what} costs {bytes} bytes of host memory; {Bytes + queued} of the {MaxBytes}-byte budget (max-host-memory) are in use");
         return null;
     }
 

@@ -1,3 +1,4 @@
+using MiniVmm.Gpu.CrossDomain;
 using Microsoft.Win32.SafeHandles;
 using MiniVmm.Gpu.Winsrv;
 
@@ -62,12 +63,14 @@ public sealed partial class VirtioGpuBackend
             throw new ArgumentException(error, nameof(options));
         _options = options;
         _budget = new HostBudget(options.MaxHostMemoryBytes);
+        CrossDomainLedger = new CrossDomainLedger { BudgetRoom = () => _budget.RoomForQueues };
+        _budget.CrossDomain = CrossDomainLedger;
         _sinkCalls = new DeferredSinkCalls(sink ?? NullScanoutSink.Instance, _lock);
         _resources = new ResourceTable(_budget);
         _blobs = new BlobTable(_budget, region);
         _scanouts = new ScanoutSet(options, _budget, _sinkCalls, _lock);
         _cursor = new GuestCursor(_sinkCalls);
-        _contexts = new ContextTable(options, _budget);
+        _contexts = new ContextTable(options, _budget, CrossDomainLedger);
         _crossDomainAccess = new CrossDomainResourceAccess(_lock, _contexts, _blobs);
     }
 
@@ -77,6 +80,9 @@ public sealed partial class VirtioGpuBackend
 
     /// <summary>Host bytes held by resources (for tests and diagnostics).</summary>
     public long HostBytes => Read(() => _budget.HostBytes);
+
+    /// <summary>What all cross-domain channels and winsrv connections hold together (queued bytes, pipes, parked fds); thread-safe.</summary>
+    public CrossDomainLedger CrossDomainLedger { get; }
 
     public int ResourceCount => Read(() => _resources.Count + _blobs.Count);
 

@@ -36,10 +36,12 @@ public sealed partial class CrossDomainChannel
             _hungUp = hangUp = true;
             _received.Dispose();
             _outgoing.Dispose();
+            Report();
             return true;
         }
         length = count;
         TranslateReceived(identifiers);
+        Report(); // write pipes the compositor sent
         return true;
     }
 
@@ -64,6 +66,7 @@ public sealed partial class CrossDomainChannel
             {
                 _readPipes.Remove(id);
                 pipe.Dispose();
+                Report();
             }
             return true;
         }
@@ -95,7 +98,7 @@ public sealed partial class CrossDomainChannel
                     }
                     identifiers.Add((blobId, (uint)CrossDomainIdType.VirtgpuBlob, size));
                     break;
-                case HostFdKind.WritePipe when _writePipes.Count + _drainingPipes.Count < MaxPipes:
+                case HostFdKind.WritePipe when _writePipes.Count + _drainingPipes.Count < MaxPipes && _ledger.HasRoomForPipe():
                     fd.SetNonBlocking();
                     var pipeId = _nextWritePipeId++;
                     _writePipes.Add(pipeId, new WritePipe(fd));

@@ -5,8 +5,9 @@ namespace MiniVmm.Gpu.CrossDomain;
 
 // Guest to host output: SEND bytes (with their fds) to the socket and WRITE bytes to write pipes. What a reader does
 // not take at once is queued and flushed by FlushOutgoing when the owner's event loop sees the fd writable, so a
-// briefly slow compositor costs memory, not the device thread. Only past OutgoingLimitBytes does a send wait
-// (bounded, as before queueing) and then fail.
+// briefly slow compositor costs memory, not the device thread. Past OutgoingLimitBytes, or past what the ledger
+// (all channels together, and the host budget) allows, a send is refused at once: the device thread never waits for
+// a compositor. Only an owner without an event loop (OutgoingLimitBytes 0) still waits, bounded, as before queueing.
 public sealed partial class CrossDomainChannel
 {
     private readonly OutgoingQueue _outgoing = new();
@@ -43,6 +44,18 @@ public sealed partial class CrossDomainChannel
     /// </summary>
     public CrossDomainChannelError Write(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
     {
+        try
+        {
+            return WriteCore(pipeId, data, hangUp);
+        }
+        finally
+        {
+            Report();
+        }
+    }
+
+    private CrossDomainChannelError WriteCore(uint pipeId, ReadOnlySpan<byte> data, bool hangUp)
+    {
         if (!_writePipes.TryGetValue(pipeId, out var pipe))
             return CrossDomainChannelError.UnknownPipe;
         var result = pipe.Failed ? OfferResult.Failed : Offer(pipe.Queue, pipe.Writer, pipe.Fd.Value, data, null);
@@ -78,6 +91,7 @@ public sealed partial class CrossDomainChannel
             pipe.Dispose();
             return true;
         });
+        Report();
     }
 
     /// <summary>SEND's output: queued behind what waits; on success the queue owns <paramref name="fds"/> (cleared).</summary>
@@ -101,28 +115,35 @@ public sealed partial class CrossDomainChannel
     }
 
     /// <summary>
-    /// Queues <paramref name="data"/> behind what waits and writes what the reader takes now. Past the bound it
-    /// first waits (at most <see cref="SendTimeoutMs"/> per stall) for room; a refusal leaves the queue as it was.
+    /// Queues <paramref name="data"/> behind what waits and writes what the reader takes now. Past the bound, or past
+    /// what the ledger allows, it is refused whole at once (the queue stays as it was). With a bound of 0 (no event loop
+    /// to flush later) it waits instead, at most <see cref="SendTimeoutMs"/> per stall, until everything is out.
     /// </summary>
     private OfferResult Offer(OutgoingQueue queue, ChunkWriter write, int fd, ReadOnlySpan<byte> data, List<SafeHandle>? fds)
     {
         if (data.IsEmpty)
             return OfferResult.Accepted;
         var limit = OutgoingLimitBytes;
-        while (!queue.IsEmpty && queue.Bytes + data.Length > limit)
-        {
-            var result = queue.Flush(write, out _);
-            if (result == FlushResult.Failed)
-                return OfferResult.Failed;
-            if (result == FlushResult.Full && queue.Bytes + data.Length > limit && !Poll.WaitWritable(fd, SendTimeoutMs))
-                return OfferResult.Stalled;
-        }
+        if (limit == 0)
+            return OfferWaiting(queue, write, fd, data, fds);
+        if (!queue.IsEmpty && queue.Flush(write, out _) == FlushResult.Failed)
+            return OfferResult.Failed;
+        // A message may take the queue past its bound only when the queue is empty (a bound below one message).
+        if ((!queue.IsEmpty && queue.Bytes + data.Length > limit) || !_ledger.HasRoomFor(data.Length))
+            return OfferResult.Stalled;
+        var written = queue.WriteOrEnqueue(data, fds, write, out _);
+        fds?.Clear();
+        return written == FlushResult.Failed ? OfferResult.Failed : OfferResult.Accepted;
+    }
+
+    /// <summary>The owner without an event loop: nothing may stay queued, so a send waits (bounded) for the reader.</summary>
+    private static OfferResult OfferWaiting(OutgoingQueue queue, ChunkWriter write, int fd, ReadOnlySpan<byte> data, List<SafeHandle>? fds)
+    {
         var written = queue.WriteOrEnqueue(data, fds, write, out _);
         fds?.Clear();
         if (written == FlushResult.Failed)
             return OfferResult.Failed;
-        // Still over: the queue held nothing before, and the bound is below one message (0: no loop will flush it).
-        while (queue.Bytes > limit)
+        while (!queue.IsEmpty)
         {
             if (!Poll.WaitWritable(fd, SendTimeoutMs))
             {

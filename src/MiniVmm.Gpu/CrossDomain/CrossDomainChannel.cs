@@ -15,7 +15,7 @@ namespace MiniVmm.Gpu.CrossDomain;
 /// </summary>
 public sealed partial class CrossDomainChannel : IDisposable
 {
-    /// <summary>How long a send past <see cref="OutgoingLimitBytes"/> may wait for a full socket or pipe before it is refused.</summary>
+    /// <summary>How long a send may wait for a full socket or pipe when there is no event loop to queue for (<see cref="OutgoingLimitBytes"/> 0).</summary>
     public const int SendTimeoutMs = 1000;
 
     /// <summary>Default for <see cref="OutgoingLimitBytes"/>: what a compositor that stops reading can make us buffer.</summary>
@@ -35,12 +35,15 @@ public sealed partial class CrossDomainChannel : IDisposable
     private uint _nextReadPipeId = CrossDomainConstants.PipeReadStart + 1;
     private uint _nextWritePipeId = 1;
     private bool _hungUp;
+    private readonly CrossDomainLedger _ledger;
+    private CrossDomainLedger.Holding _holding; // what the ledger was last told this channel holds
 
-    private CrossDomainChannel(UnixSocket socket, ICrossDomainResources resources)
+    private CrossDomainChannel(UnixSocket socket, ICrossDomainResources resources, CrossDomainLedger? ledger)
     {
         _socket = socket;
         _resources = resources;
         _socketWriter = socket.Send;
+        _ledger = ledger ?? new CrossDomainLedger();
     }
 
     /// <summary>The compositor socket, for the owner's poll/epoll (readable: call <see cref="TryReceive"/>).</summary>
@@ -52,13 +55,14 @@ public sealed partial class CrossDomainChannel : IDisposable
     public bool IsHungUp => _hungUp;
 
     /// <summary>Connects to the compositor at <paramref name="socketPath"/>; null with a one-line reason when unreachable.</summary>
-    public static CrossDomainChannel? TryConnect(string socketPath, ICrossDomainResources resources, out string? error)
+    /// <param name="ledger">The device's totals over all channels (null: this channel's own, for a channel without a device).</param>
+    public static CrossDomainChannel? TryConnect(string socketPath, ICrossDomainResources resources, out string? error, CrossDomainLedger? ledger = null)
     {
         try
         {
             var socket = WaylandConnection.ConnectSocket(socketPath);
             error = null;
-            return new CrossDomainChannel(socket, resources);
+            return new CrossDomainChannel(socket, resources, ledger);
         }
         catch (WaylandException exception)
         {
@@ -68,13 +72,31 @@ public sealed partial class CrossDomainChannel : IDisposable
     }
 
     /// <summary>Wraps an already connected socket (a socketpair in tests, a relay); the channel owns it.</summary>
-    public static CrossDomainChannel FromSocket(UnixSocket socket, ICrossDomainResources resources) => new(socket, resources);
+    public static CrossDomainChannel FromSocket(UnixSocket socket, ICrossDomainResources resources, CrossDomainLedger? ledger = null) =>
+        new(socket, resources, ledger);
+
+    /// <summary>Tells the ledger what this channel holds now (queued bytes and open pipes); called as each operation ends.</summary>
+    private void Report() =>
+        _ledger.Report(ref _holding, _outgoing.Bytes + _writePipes.Values.Concat(_drainingPipes).Sum(pipe => pipe.Queue.Bytes),
+            _readPipes.Count + _writePipes.Count + _drainingPipes.Count);
 
     /// <summary>
     /// SEND: translates every identifier first (blob → dup of its fd; READ_PIPE → a new host pipe whose write end
     /// goes to the compositor), and only if all succeed sends the bytes with the fds. A refused SEND changes nothing.
     /// </summary>
     public CrossDomainChannelError Send(ReadOnlySpan<byte> data, ReadOnlySpan<(uint Id, uint Type)> identifiers)
+    {
+        try
+        {
+            return SendCore(data, identifiers);
+        }
+        finally
+        {
+            Report();
+        }
+    }
+
+    private CrossDomainChannelError SendCore(ReadOnlySpan<byte> data, ReadOnlySpan<(uint Id, uint Type)> identifiers)
     {
         if (_hungUp)
             return CrossDomainChannelError.HungUp;
@@ -118,6 +140,7 @@ public sealed partial class CrossDomainChannel : IDisposable
         _readPipes.Clear();
         _writePipes.Clear();
         _drainingPipes.Clear();
+        Report();
     }
 
     private CrossDomainChannelError Translate(ReadOnlySpan<(uint Id, uint Type)> identifiers, List<SafeHandle> toSend, List<Fd> newReadPipes)
@@ -139,7 +162,7 @@ public sealed partial class CrossDomainChannel : IDisposable
                         return CrossDomainChannelError.TooManyReadPipes;
                     if (id != _nextReadPipeId + (uint)newReadPipes.Count)
                         return CrossDomainChannelError.ReadPipeIdMismatch;
-                    if (_readPipes.Count + newReadPipes.Count >= MaxPipes)
+                    if (_readPipes.Count + newReadPipes.Count >= MaxPipes || !_ledger.HasRoomForPipe())
                         return CrossDomainChannelError.TooManyPipes;
                     if (!Pipe.TryCreate(out var readEnd, out var writeEnd, out _))
                         return CrossDomainChannelError.PipeFailed;

@@ -29,7 +29,8 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     private readonly Lock _registryLock = new();
     private readonly ICrossDomainHost _host;
     private readonly CompositorSockets _sockets;
-    private readonly PendingHostFds _registered = new(MaxRegisteredFds); // guarded by _registryLock
+    private readonly PendingHostFds _registered; // guarded by _registryLock
+    private readonly CrossDomainLedger _ledger;
     private readonly Dictionary<uint, ulong> _imageBlobSizes = []; // guarded by _registryLock: blob_id -> size, of the answers given
     private readonly Queue<uint> _imageBlobOrder = new(); // guarded by _registryLock
     private CrossDomainChannel? _channel;
@@ -39,9 +40,11 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
     private bool _disposed;
 
     internal CrossDomainContext(uint id, ICrossDomainHost host, CompositorSockets sockets, EventLoop loop, Action<CrossDomainContext> onReadable,
-        Action<string>? tracer = null)
+        CrossDomainLedger ledger, Action<string>? tracer = null)
     {
         Id = id;
+        _ledger = ledger;
+        _registered = new PendingHostFds(MaxRegisteredFds, ledger);
         _tracer = tracer;
         _host = host;
         _sockets = sockets;
@@ -209,7 +212,7 @@ public sealed partial class CrossDomainContext : ICrossDomainResources, IDisposa
             Error = CompositorSockets.NotConfigured(init.ChannelType);
         else
         {
-            _channel = CrossDomainChannel.TryConnect(path, this, out var connectError);
+            _channel = CrossDomainChannel.TryConnect(path, this, out var connectError, _ledger);
             Error = connectError;
         }
         return Error is null ? null : "INIT: " + Error;

@@ -6,10 +6,11 @@ namespace MiniVmm.Gpu.CrossDomain;
 /// <summary>
 /// Compositor fds (a keymap, a compositor's shm) parked under the blob ids the guest was told, until the guest
 /// creates a HOST3D blob with that id. Bounded, so a compositor (or a guest that never claims) cannot pin more than
-/// <c>capacity</c>; each fd is claimed once. Shared by the cross-domain context and the winsrv front door.
+/// <c>capacity</c>; each fd is claimed once. Shared by the cross-domain context and the winsrv front door; every
+/// parked fd is also counted in the device's <see cref="CrossDomainLedger"/>, which caps them over all contexts.
 /// Not thread-safe: the owner's lock guards it.
 /// </summary>
-internal sealed class PendingHostFds(int capacity) : IDisposable
+internal sealed class PendingHostFds(int capacity, CrossDomainLedger ledger) : IDisposable
 {
     private readonly Dictionary<uint, (SafeHandle Fd, ulong Size)> _fds = [];
     private uint _nextId = 1;
@@ -19,7 +20,7 @@ internal sealed class PendingHostFds(int capacity) : IDisposable
     /// <summary>Parks <paramref name="fd"/> and returns its blob id; 0 (and the fd closed) when full or empty.</summary>
     public uint Register(SafeHandle fd, ulong size)
     {
-        if (_fds.Count >= capacity || size == 0)
+        if (_fds.Count >= capacity || size == 0 || !ledger.TryPark())
         {
             fd.Dispose();
             return 0;
@@ -46,6 +47,8 @@ internal sealed class PendingHostFds(int capacity) : IDisposable
     {
         bool found = _fds.Remove(id, out var entry);
         (fd, size) = found ? entry : (null!, 0UL);
+        if (found)
+            ledger.Unpark();
         return found;
     }
 
@@ -68,6 +71,7 @@ internal sealed class PendingHostFds(int capacity) : IDisposable
             return true;
         }
         _fds.Remove((uint)blobId);
+        ledger.Unpark();
         fd = new SafeFileHandle(entry.Fd.DangerousGetHandle(), ownsHandle: true);
         entry.Fd.SetHandleAsInvalid();
         return true;
@@ -77,6 +81,7 @@ internal sealed class PendingHostFds(int capacity) : IDisposable
     {
         foreach (var (fd, _) in _fds.Values)
             fd.Dispose();
+        ledger.Unpark(_fds.Count);
         _fds.Clear();
     }
 }

@@ -150,7 +150,7 @@ public sealed partial class WinsrvFrontend : IDisposable
             Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: {reason}");
             return GpuResponse.ErrUnspec(reason);
         }
-        if (CrossDomainChannel.TryConnect(path, _resources, out string? error) is not { } connection)
+        if (CrossDomainChannel.TryConnect(path, _resources, out string? error, _resources.Ledger) is not { } connection)
         {
             // One line for the operator even without --trace: the guest only sees ERR_UNSPEC.
             Console.Error.WriteLine($"minivmm: winsrv CONNECT {id}: compositor unreachable at {path}: {error}");

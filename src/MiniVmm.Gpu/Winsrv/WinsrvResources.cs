@@ -20,11 +20,18 @@ internal sealed class WinsrvResources : ICrossDomainResources, IDisposable
     public const int MaxPendingHostFds = 64;
 
     private readonly VirtioGpuBackend _backend;
-    private readonly PendingHostFds _hostFds = new(MaxPendingHostFds);
+    private readonly PendingHostFds _hostFds;
 
-    public WinsrvResources(VirtioGpuBackend backend) => _backend = backend;
+    public WinsrvResources(VirtioGpuBackend backend)
+    {
+        _backend = backend;
+        _hostFds = new PendingHostFds(MaxPendingHostFds, backend.CrossDomainLedger);
+    }
 
     public int PendingHostFds => _hostFds.Count;
+
+    /// <summary>The device's cross-domain totals, which winsrv connections share with cross-domain contexts.</summary>
+    public CrossDomainLedger Ledger => _backend.CrossDomainLedger;
 
     /// <summary>Why the last refused <see cref="TryGetFd"/> refused, and whether for lack of host memory.</summary>
     public (string? Reason, bool OutOfMemory) LastRefusal { get; private set; }

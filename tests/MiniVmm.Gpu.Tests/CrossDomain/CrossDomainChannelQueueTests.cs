@@ -9,7 +9,8 @@ namespace MiniVmm.Gpu.Tests.CrossDomain;
 
 /// <summary>
 /// The channel's output queues against a scripted compositor that stops reading: SEND and WRITE queue instead of
-/// waiting, flushes keep order, and past the bound the old bounded wait and failure come back.
+/// waiting, flushes keep order, past the bound a send is refused at once, and only an owner without an event loop
+/// (bound 0) still waits, bounded.
 /// In the Soak collection, which runs alone: one test counts the process's fds.
 /// </summary>
 [Collection("Soak")]
@@ -31,7 +32,7 @@ public sealed class CrossDomainChannelQueueTests : ScriptedChannelTests
     }
 
     [Fact]
-    public void PastTheBoundASendWaitsAndIsRefusedWholeWhenNothingMoves()
+    public void PastTheBoundASendIsRefusedWholeAtOnce()
     {
         Channel.OutgoingLimitBytes = 64 * 1024;
         SendUntilQueued(Channel, 4000, minimumQueued: 60 * 1024);
@@ -39,7 +40,8 @@ public sealed class CrossDomainChannelQueueTests : ScriptedChannelTests
         using var blob = Resources.AddBlob(7, 4096);
         var clock = Stopwatch.StartNew();
         Assert.Equal(CrossDomainChannelError.Stalled, Channel.Send(new byte[8000], [(7u, (uint)CrossDomainIdType.VirtgpuBlob)]));
-        Assert.InRange(clock.ElapsedMilliseconds, CrossDomainChannel.SendTimeoutMs - 50, 10 * CrossDomainChannel.SendTimeoutMs);
+        // The device thread does not wait for a compositor that stopped reading (it used to, up to a second per SEND).
+        Assert.True(clock.ElapsedMilliseconds < CrossDomainChannel.SendTimeoutMs / 4, $"the refusal took {clock.ElapsedMilliseconds} ms");
         // Refused whole: the queue is as it was and the channel still works.
         Assert.Equal(queued, Channel.QueuedSendBytes);
         Assert.False(Channel.IsHungUp);
