@@ -18,7 +18,7 @@ public sealed class ShmTrackerTests : IDisposable
 {
     private const uint Registry = 2, Shm = 3, Compositor = 4, Surface = 5, Pool = 6, BufferA = 7, BufferB = 8;
     private const int Width = 16, Height = 8, Stride = Width * 4, HostStride = 64; // 16 XRGB pixels: 64 bytes, already 64-aligned
-    private const uint Xrgb = (uint)WlShm.Format.Xrgb8888, Xr24 = 0x34325258;
+    private const uint Xr24 = 0x34325258;
     private readonly MemfdTransport _transport = new();
     private readonly ClientEventStream _events = new();
     private readonly ShmTracker _tracker;

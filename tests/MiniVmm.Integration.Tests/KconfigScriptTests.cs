@@ -35,7 +35,7 @@ public sealed class KconfigScriptTests : IDisposable
         File.WriteAllText(Path.Combine(_tree, "Makefile"), $"olddefconfig:\n\tsed -i '/^{dropOnOlddefconfig}=/d' .config\n");
     }
 
-    private MiniVmmProcess.Result Run(string tree) =>
+    private static MiniVmmProcess.Result Run(string tree) =>
         MiniVmmProcess.RunProgram(Path.Combine(GuestImages.RepositoryRoot, "images", "kconfig.sh"), [tree], TimeSpan.FromSeconds(60));
 
     [Fact]

@@ -15,10 +15,10 @@ public static class KvmAvailability
     /// <summary>The device the VMM would open: MINIVMM_KVM, as in `minivmm run`, else /dev/kvm.</summary>
     public static string Device => Environment.GetEnvironmentVariable("MINIVMM_KVM") is { Length: > 0 } device ? device : KvmSystem.DevicePath;
 
-    private static readonly Lazy<string?> s_skipReason = new(() => Probe(Device));
+    private static readonly Lazy<string?> ProbedSkipReason = new(() => Probe(Device));
 
     /// <summary>Null where the device opens; otherwise why not, fit for xUnit's Skip.</summary>
-    public static string? SkipReason => s_skipReason.Value;
+    public static string? SkipReason => ProbedSkipReason.Value;
 
     /// <summary>Opens <paramref name="device"/> the way the VMM does (open + API version): null on success, else the reason.</summary>
     public static string? Probe(string device)

@@ -10,7 +10,7 @@ namespace MiniVmm.Boot.Compression;
 internal static class Crc32
 {
     private const uint Polynomial = 0xEDB8_8320;
-    private static readonly uint[] s_table = BuildTable();
+    private static readonly uint[] Table = BuildTable();
 
     private static uint[] BuildTable()
     {
@@ -36,7 +36,7 @@ internal static class Crc32
 
     public static uint Compute(ReadOnlySpan<byte> data)
     {
-        var t = s_table;
+        var t = Table;
         uint crc = 0xFFFF_FFFF;
         while (data.Length >= 8)
         {

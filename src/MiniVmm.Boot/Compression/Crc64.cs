@@ -4,7 +4,7 @@ namespace MiniVmm.Boot.Compression;
 internal static class Crc64
 {
     private const ulong Polynomial = 0xC96C_5795_D787_0F42;
-    private static readonly ulong[] s_table = BuildTable();
+    private static readonly ulong[] Table = BuildTable();
 
     private static ulong[] BuildTable()
     {
@@ -23,7 +23,7 @@ internal static class Crc64
     {
         ulong crc = ulong.MaxValue;
         foreach (byte b in data)
-            crc = (crc >> 8) ^ s_table[(int)((crc ^ b) & 0xFF)];
+            crc = (crc >> 8) ^ Table[(int)((crc ^ b) & 0xFF)];
         return ~crc;
     }
 }

@@ -124,7 +124,7 @@ public sealed partial class Virtqueue
             : new PopResult(PopStatus.Error, null, error, head);
     }
 
-    private PopResult RingError(string what) =>
+    private static PopResult RingError(string what) =>
         new(PopStatus.Error, null, new QueueError(QueueErrorKind.RingInaccessible, $"the {what} is no longer in guest memory"), null);
 
     private GuestAddress AvailEventAddress => UsedRing.Offset(RingEntriesOffset + (ulong)Size * VirtqConstants.UsedElemSize);

@@ -32,14 +32,14 @@ public sealed class GpuFuzzTests
         Assert.True(grown <= 4, $"seed {seed}: {grown} more fds open after the run: {string.Join(' ', OpenFds())}");
     }
 
-    private static bool s_warm;
+    private static bool _warm;
 
     /// <summary>The first run in the process loads assemblies and starts the socket engine (fds that stay); do that before counting.</summary>
     private static void WarmUpOnce()
     {
-        if (!s_warm)
+        if (!_warm)
             Run(seed: 0, commands: 300);
-        s_warm = true;
+        _warm = true;
     }
 
     private static void Run(int seed, int commands)

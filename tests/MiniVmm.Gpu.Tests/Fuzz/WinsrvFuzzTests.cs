@@ -17,16 +17,16 @@ public sealed class WinsrvFuzzTests
     [InlineData(4242)]
     public void RandomWinsrvTrafficIsAnsweredAndTheDeviceKeepsServing(int seed)
     {
-        if (!s_warm)
+        if (!_warm)
             Run(0, 200); // the first run in the process loads assemblies and starts the socket engine (fds that stay)
-        s_warm = true;
+        _warm = true;
         int fdsBefore = GpuFuzzTests.OpenFdCount();
         Run(seed, CommandsPerSeed);
         int grown = GpuFuzzTests.OpenFdCount() - fdsBefore;
         Assert.True(grown <= 4, $"winsrv seed {seed}: {grown} more fds open after the run");
     }
 
-    private static bool s_warm;
+    private static bool _warm;
 
     private static void Run(int seed, int commands)
     {
