@@ -14,10 +14,8 @@ public sealed partial class NinePServer
         uint flags = fields.U32();
         if (!fields.Ok)
             return Errno.EPROTO;
-        if (!TryGetFid(fid, out var state))
-            return Errno.EBADF;
-        if (state.OpenFd >= 0)
-            return Errno.EBUSY;
+        if (FidToOpen(fid, out var state) is not 0 and var fidError)
+            return fidError;
         if (_readOnly && OpenFlags.Writes(flags))
             return Errno.EROFS;
         if (_openFiles >= MaxOpenFiles)
@@ -32,12 +30,7 @@ public sealed partial class NinePServer
                 return status.IsSymlink ? Errno.ELOOP : Errno.EPERM;
             if ((error = HostDirectory.Open(at, (int)(flags & OpenFlags.Passed), 0, out int fd)) != 0)
                 return error;
-            state.OpenFd = fd;
-            _openFiles++;
-            _reply.Begin(Rlopen, tag);
-            _reply.Qid(status.ToQid());
-            _reply.U32(0); // iounit: the client's msize decides
-            return 0;
+            return Opened(state, fd, status, Rlopen, tag);
         }
     }
 
@@ -50,10 +43,8 @@ public sealed partial class NinePServer
         _ = fields.U32(); // gid: files belong to the host user running MiniVmm
         if (!fields.Ok)
             return Errno.EPROTO;
-        if (!TryGetFid(fid, out var state))
-            return Errno.EBADF;
-        if (state.OpenFd >= 0)
-            return Errno.EBUSY;
+        if (FidToOpen(fid, out var state) is not 0 and var fidError)
+            return fidError;
         if (_readOnly)
             return Errno.EROFS;
         if (CheckName(name) is not 0 and var nameError)
@@ -73,13 +64,27 @@ public sealed partial class NinePServer
                 return error;
             }
             state.Path = path; // the fid now names the new file, opened
-            state.OpenFd = fd;
-            _openFiles++;
-            _reply.Begin(Rlcreate, tag);
-            _reply.Qid(status.ToQid());
-            _reply.U32(0);
-            return 0;
+            return Opened(state, fd, status, Rlcreate, tag);
         }
+    }
+
+    /// <summary>Tlopen and Tlcreate work on a fid the guest holds and has not opened yet.</summary>
+    private uint FidToOpen(uint fid, out Fid state)
+    {
+        if (!TryGetFid(fid, out state))
+            return Errno.EBADF;
+        return state.OpenFd >= 0 ? Errno.EBUSY : 0;
+    }
+
+    /// <summary>Rlopen and Rlcreate: the fid now holds <paramref name="fd"/>; qid and iounit 0 (the client's msize decides).</summary>
+    private uint Opened(Fid state, int fd, FileStatus status, NinePMessageType reply, ushort tag)
+    {
+        state.OpenFd = fd;
+        _openFiles++;
+        _reply.Begin(reply, tag);
+        _reply.Qid(status.ToQid());
+        _reply.U32(0);
+        return 0;
     }
 
     private uint Read(ushort tag, ref NinePReader fields, int limit)
