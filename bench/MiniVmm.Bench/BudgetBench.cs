@@ -1,8 +1,11 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
 using MiniVmm.Gpu;
+using MiniVmm.CrossDomain;
+using MiniVmm.Gpu.CrossDomain;
 using MiniVmm.Gpu.Protocol;
 using MiniVmm.Memory;
+using MiniVmm.Sys;
 using MiniVmm.TestSupport;
 using MiniVmm.Virtio;
 
@@ -13,7 +16,8 @@ namespace MiniVmm.Bench;
 /// (<c>max-host-memory</c>). Each attack runs on a fresh device with a 64 MiB budget, driven through the split
 /// virtqueue like the tests' GuestHarness, far past what the budget admits; the managed heap growth (after a full
 /// collection) and the RSS growth are measured against the budget. One line per attack:
-/// <c>attack=NAME commands=N accepted=A heap_kib=H rss_kib=R budget_kib=B</c>.
+/// <c>attack=NAME commands=N accepted=A heap_kib=H rss_kib=R budget_kib=B</c>. The cross-domain row drives the
+/// channels directly: 64 compositor connections that never read, sharing one device ledger whose room is the budget.
 /// </summary>
 internal static class BudgetBench
 {
@@ -29,20 +33,61 @@ internal static class BudgetBench
         Measure("2D backing, 8192 entries each", 2_000, (d, i) => d.Create2D(i + 1, 4, 4) && d.Attach(i + 1, 8192));
         Measure("HOST3D blobs of 4 KiB", 8_000, (d, i) => d.HostBlob(i + 2));
         Measure("SET_SCANOUT of 1024x1024 on 16 heads", 16, (d, i) => (i > 0 || d.Create2D(1, 1024, 1024)) && d.SetScanout(i, 1, 1024, 1024));
+        MeasureStuckCompositors("SENDs to 64 compositors that never read", 64 * 400);
         return 0;
     }
 
     private static void Measure(string name, int commands, Func<Driver, uint, bool> attack)
     {
         using var driver = new Driver();
+        Print(name, commands, driver, (d, i) => attack(d, (uint)i));
+        driver.Device.Reset();
+    }
+
+    /// <summary>SEND after SEND of the largest cross-domain message, round-robin over channels whose compositor stopped reading.</summary>
+    private static void MeasureStuckCompositors(string name, int sends)
+    {
+        var ledger = new CrossDomainLedger();
+        ledger.BudgetRoom = () => Budget - ledger.QueuedBytes; // a device with nothing else allocated
+        var pairs = Enumerable.Range(0, 64).Select(_ => UnixSocket.CreatePair()).ToList();
+        var channels = pairs.Select(pair => CrossDomainChannel.FromSocket(pair.Item1, NoResources.Instance, ledger)).ToList();
+        var message = new byte[CrossDomainConstants.MaxSendReceiveData];
+        Print(name, sends, channels, (all, i) => all[i % all.Count].Send(message, default) == CrossDomainChannelError.None);
+        foreach (var channel in channels)
+            channel.Dispose();
+        foreach (var (_, peer) in pairs)
+            peer.Dispose();
+    }
+
+    /// <summary>Runs <paramref name="commands"/> attacks and prints the growth of the heap and RSS they caused.</summary>
+    private static void Print<T>(string name, int commands, T target, Func<T, int, bool> attack)
+    {
         long heap = Heap(), rss = Rss();
         int accepted = 0;
-        for (uint i = 0; i < commands; i++)
-            accepted += attack(driver, i) ? 1 : 0;
+        for (int i = 0; i < commands; i++)
+            accepted += attack(target, i) ? 1 : 0;
         long heapGrowth = Heap() - heap, rssGrowth = Rss() - rss;
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"attack={name.Replace(' ', '_')} commands={commands} accepted={accepted} heap_kib={heapGrowth >> 10} rss_kib={rssGrowth >> 10} budget_kib={Budget >> 10}"));
-        driver.Device.Reset();
+    }
+
+    /// <summary>A context with no blobs: SENDs carry bytes only, and compositor fds are refused.</summary>
+    private sealed class NoResources : ICrossDomainResources
+    {
+        public static NoResources Instance { get; } = new();
+
+        public bool TryGetFd(uint resourceId, out SafeHandle fd, out ulong size)
+        {
+            fd = null!;
+            size = 0;
+            return false;
+        }
+
+        public uint RegisterHostFd(SafeHandle fd, ulong size)
+        {
+            fd.Dispose();
+            return 0;
+        }
     }
 
     private static long Heap() => ProcessMemory.ManagedHeap();

@@ -129,7 +129,7 @@ public sealed partial class CrossDomainChannel
         if (!queue.IsEmpty && queue.Flush(write, out _) == FlushResult.Failed)
             return OfferResult.Failed;
         // A message may take the queue past its bound only when the queue is empty (a bound below one message).
-        if ((!queue.IsEmpty && queue.Bytes + data.Length > limit) || !_ledger.HasRoomFor(data.Length))
+        if ((!queue.IsEmpty && queue.Bytes + data.Length > limit) || !_ledger.HasRoomFor(data.Length + OutgoingQueue.PerMessageOverhead))
             return OfferResult.Stalled;
         var written = queue.WriteOrEnqueue(data, fds, write, out _);
         fds?.Clear();

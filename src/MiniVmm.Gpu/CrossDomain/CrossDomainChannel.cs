@@ -77,7 +77,7 @@ public sealed partial class CrossDomainChannel : IDisposable
 
     /// <summary>Tells the ledger what this channel holds now (queued bytes and open pipes); called as each operation ends.</summary>
     private void Report() =>
-        _ledger.Report(ref _holding, _outgoing.Bytes + _writePipes.Values.Concat(_drainingPipes).Sum(pipe => pipe.Queue.Bytes),
+        _ledger.Report(ref _holding, _outgoing.HeapBytes + _writePipes.Values.Concat(_drainingPipes).Sum(pipe => pipe.Queue.HeapBytes),
             _readPipes.Count + _writePipes.Count + _drainingPipes.Count);
 
     /// <summary>

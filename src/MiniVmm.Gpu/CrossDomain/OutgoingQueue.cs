@@ -32,6 +32,12 @@ internal sealed class OutgoingQueue : IDisposable
 
     public bool IsEmpty => _messages.Count == 0;
 
+    /// <summary>What one queued message costs the heap beyond its bytes: the array's header and the queue slot.</summary>
+    public const int PerMessageOverhead = 64;
+
+    /// <summary>What the queue holds on the heap: its bytes plus <see cref="PerMessageOverhead"/> a message (the ledger's charge).</summary>
+    public long HeapBytes => Bytes + (long)_messages.Count * PerMessageOverhead;
+
     /// <summary>Whether the newest message has not had a byte written (so it can still be taken back whole).</summary>
     public bool TailUntouched => _messages.Count > 1 || _headSent == 0;
 
