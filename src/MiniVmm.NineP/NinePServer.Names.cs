@@ -256,8 +256,10 @@ public sealed partial class NinePServer
     {
         if (_readOnly)
             return Errno.EROFS;
-        if ((CheckName(fromName) | CheckName(toName)) != 0)
-            return CheckName(fromName) is not 0 and var fromError ? fromError : CheckName(toName);
+        if (CheckName(fromName) is not 0 and var fromError)
+            return fromError;
+        if (CheckName(toName) is not 0 and var toError)
+            return toError;
         uint error = WithDirectory(fromDirectory, from => WithDirectory(toDirectory, to => HostDirectory.Rename(from, fromName, to, toName)));
         if (error != 0)
             return error;

@@ -96,12 +96,15 @@ public sealed class CrossDomainLedger
     /// <summary>A channel now holds <paramref name="queuedBytes"/> and <paramref name="pipes"/>: moves the totals by the change since its last report.</summary>
     public void Report(ref Holding last, long queuedBytes, int pipes)
     {
+        var now = new Holding(queuedBytes, pipes);
+        if (now == last)
+            return; // the common case (every pump and SEND reports): no lock taken
         lock (_lock)
         {
             _queuedBytes += queuedBytes - last.QueuedBytes;
             _pipes += pipes - last.Pipes;
         }
-        last = new Holding(queuedBytes, pipes);
+        last = now;
     }
 
     /// <summary>What one channel reported last.</summary>

@@ -51,7 +51,10 @@ internal sealed class WindowSeat
             ? new WindowSeat(connection, input, surfaceSize, registry, seat.Name, seat.Version)
             : null;
 
-    /// <summary>Gives the devices back (the window is closing).</summary>
+    /// <summary>
+    /// Gives the devices back (the window is closing). The seat itself stays: wl_seat.release needs version 5, this binds
+    /// at most 4, and the connection closes right after.
+    /// </summary>
     public void Release()
     {
         ReleaseKeys();
@@ -59,7 +62,6 @@ internal sealed class WindowSeat
             WlPointer.Release(_connection.Writer, _pointer);
         if (_keyboard != 0)
             WlKeyboard.Release(_connection.Writer, _keyboard);
-        WlSeat.Release(_connection.Writer, _seat);
         _pointer = _keyboard = 0;
     }
 
